@@ -1,0 +1,165 @@
+"""Fixes for the three known breaks of the CPU OpenMMLab stack.
+
+``import mmib`` applies all three, each only where it is needed, before
+anything imports torchvision, mmcv.ops or loads a checkpoint:
+
+1. **torchvision's compiled ops.** The torchvision 0.28 wheel that matches
+   the CPU torch 2.13 links CUDA; its ``_C`` extension does not load, and
+   ``import torchvision`` then fails with ``operator torchvision::nms does not
+   exist`` (its ``_meta_registrations`` register fakes for ops that were never
+   defined). Defining the ``torchvision::nms`` and ``torchvision::qnms`` op
+   schemas first lets the pure-Python parts (transforms, models) import.
+   Only applied when the plain import fails.
+2. **mmcv-lite has no compiled ``mmcv.ops``.** ``import mmcv.ops`` fails on
+   the missing ``mmcv._ext``, and ``import mmseg.models`` needs
+   ``mmcv.ops.point_sample`` (pure Python) and the name
+   ``sigmoid_focal_loss`` (only called on CUDA; mmseg falls back to its
+   Python focal loss on CPU). When the real ``mmcv.ops`` cannot be imported,
+   a small ``mmcv.ops`` module is provided that loads ``point_sample.py`` from
+   mmcv's own source and raises a clear error for any compiled op.
+3. **``--resume`` under torch >= 2.6.** ``torch.load`` defaults to
+   ``weights_only=True`` and rejects MMEngine's checkpoints (``Unsupported
+   global: HistoryBuffer``). The few globals MMEngine checkpoints hold are
+   allow-listed with ``torch.serialization.add_safe_globals``;
+   ``weights_only`` stays on for every file.
+"""
+import importlib
+import importlib.util
+import os
+import sys
+import types
+from typing import List
+
+import torch
+
+_torchvision_library = None  # keeps the op schemas of fix 1 alive
+
+
+def _drop_modules(prefix: str) -> None:
+    for name in [m for m in sys.modules
+                 if m == prefix or m.startswith(prefix + '.')]:
+        del sys.modules[name]
+
+
+def fix_torchvision_import() -> bool:
+    """Make ``import torchvision`` work when its compiled ops do not load.
+
+    Returns:
+        bool: True if the fix was needed and applied.
+    """
+    global _torchvision_library
+    try:
+        importlib.import_module('torchvision')
+        return False
+    except ModuleNotFoundError:
+        return False  # not installed: nothing to fix
+    except RuntimeError as error:
+        if 'torchvision::' not in str(error):
+            raise
+    _drop_modules('torchvision')
+    library = torch.library.Library('torchvision', 'FRAGMENT')
+    for op in ('nms', 'qnms'):
+        try:
+            library.define(
+                f'{op}(Tensor dets, Tensor scores, float iou_threshold) '
+                '-> Tensor')
+        except RuntimeError:  # already defined by someone else
+            pass
+    _torchvision_library = library
+    importlib.import_module('torchvision')
+    return True
+
+
+def _missing_compiled_op(name: str):
+
+    def op(*args, **kwargs):
+        raise RuntimeError(
+            f'mmcv.ops.{name} needs mmcv compiled with its C++/CUDA ops, but '
+            'mmcv-lite is installed. Install the full mmcv 2.1.0 (e.g. '
+            '`pip install "setuptools<81" && pip install --no-build-isolation'
+            ' mmcv==2.1.0`) to use it.')
+
+    op.__name__ = name
+    return op
+
+
+class _LiteOpsModule(types.ModuleType):
+    """``mmcv.ops`` for mmcv-lite: pure-Python ops, clear errors otherwise."""
+
+    def __getattr__(self, name: str):
+        if name.startswith('__'):
+            raise AttributeError(name)
+        return _missing_compiled_op(name)
+
+
+def fix_mmcv_ops() -> bool:
+    """Provide ``mmcv.ops.point_sample`` when mmcv has no compiled ops.
+
+    Returns:
+        bool: True if the stand-in ``mmcv.ops`` was installed.
+    """
+    try:
+        importlib.import_module('mmcv.ops')
+        return False
+    except ModuleNotFoundError as error:
+        if error.name == 'mmcv':
+            return False  # mmcv not installed: nothing to fix
+        if 'mmcv._ext' not in str(error) and error.name != 'mmcv._ext':
+            raise
+    except ImportError:
+        pass
+    _drop_modules('mmcv.ops')
+    mmcv = importlib.import_module('mmcv')
+    ops_dir = os.path.join(os.path.dirname(mmcv.__file__), 'ops')
+    ops = _LiteOpsModule('mmcv.ops', __doc__ and
+                         'mmcv.ops stand-in installed by mmib.compat')
+    ops.__path__ = [ops_dir]
+    sys.modules['mmcv.ops'] = ops
+    mmcv.ops = ops
+    spec = importlib.util.spec_from_file_location(
+        'mmcv.ops.point_sample', os.path.join(ops_dir, 'point_sample.py'))
+    point_sample = importlib.util.module_from_spec(spec)
+    sys.modules['mmcv.ops.point_sample'] = point_sample
+    spec.loader.exec_module(point_sample)
+    for name in ('point_sample', 'SimpleRoIAlign',
+                 'rel_roi_point_to_rel_img_point', 'bilinear_grid_sample'):
+        setattr(ops, name, getattr(point_sample, name))
+    return True
+
+
+def checkpoint_safe_globals() -> List[object]:
+    """The non-tensor globals that MMEngine checkpoints hold."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    safe: List[object] = [HistoryBuffer, np.ndarray, np.dtype]
+    safe += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
+                                         np.int64, np.int32, np.int8,
+                                         np.uint8, np.bool_)]
+    safe += [np.float64, np.float32, np.int64, np.int32, np.bool_]
+    core = getattr(np, '_core', None) or np.core
+    safe.append(core.multiarray._reconstruct)
+    scalar = getattr(core.multiarray, 'scalar', None)
+    if scalar is not None:
+        safe.append(scalar)
+    return safe
+
+
+def fix_checkpoint_loading() -> bool:
+    """Allow-list MMEngine's checkpoint globals for ``weights_only`` loads.
+
+    Returns:
+        bool: True if the globals were added.
+    """
+    add = getattr(torch.serialization, 'add_safe_globals', None)
+    if add is None:  # torch < 2.4 loads these files as it always did
+        return False
+    add(checkpoint_safe_globals())
+    return True
+
+
+def apply_all() -> None:
+    """Apply the three fixes (each is a no-op where it is not needed)."""
+    fix_torchvision_import()
+    fix_mmcv_ops()
+    fix_checkpoint_loading()

@@ -1,0 +1,330 @@
+"""InfoBatch pruning maths on plain tensors.
+
+InfoBatch (Qin et al., ICLR 2024) keeps one score per sample, its latest
+training loss. Before each epoch the samples are split into *bands* by
+thresholds on the scores; in every band but the top one a fraction ``ratio``
+of the samples is dropped at random for this epoch, and the kept samples of
+that band get the loss weight ``1 / (1 - ratio)`` so that the expected
+gradient is unchanged. The top band (scores at or above the last threshold)
+and samples never scored yet are always trained with weight 1. The last
+``1 - delta`` of the epochs (annealing) train every sample with weight 1.
+
+Two threshold policies:
+
+* ``'mean'`` (the paper): one threshold, the mean of the scores; ``ratio`` is
+  the fraction pruned of the samples *below the mean*, so the overall saving
+  of an epoch is lower than ``ratio``.
+* ``'quantile'``: thresholds at the given quantiles of the scores, one
+  ``ratio`` per band below the top quantile (e.g. the authors' ADE20K setting
+  ``quantiles=(0.2, 0.85), ratios=(0.75, 0.5)``).
+
+Everything here is vectorised and seeded explicitly: the global torch and
+numpy random states are never touched, and the same ``(seed, epoch, scores)``
+always gives the same plan.
+"""
+import math
+from dataclasses import dataclass, field
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+THRESHOLD_POLICIES = ('mean', 'quantile')
+
+
+@dataclass(frozen=True)
+class PruningPolicy:
+    """What to prune and when.
+
+    Args:
+        ratios (tuple[float]): Fraction pruned in each band below the top
+            one, each in ``[0, 1)``. One value for ``threshold='mean'``.
+        delta (float): Fraction of the epochs that prune, in ``(0, 1]``; the
+            remaining ``1 - delta`` train on the full data. Defaults to 0.875.
+        threshold (str): ``'mean'`` or ``'quantile'``. Defaults to ``'mean'``.
+        quantiles (tuple[float]): Increasing quantiles in ``(0, 1)``, one per
+            ratio, for ``threshold='quantile'``. Defaults to ().
+    """
+
+    ratios: Tuple[float, ...]
+    delta: float = 0.875
+    threshold: str = 'mean'
+    quantiles: Tuple[float, ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        if self.threshold not in THRESHOLD_POLICIES:
+            raise ValueError(
+                f'threshold={self.threshold!r} is not supported: use one of '
+                f'{THRESHOLD_POLICIES}.')
+        for r in self.ratios:
+            if not (isinstance(r, (int, float)) and 0 <= r < 1):
+                raise ValueError(
+                    f'ratio={r!r} is outside [0, 1): it is the fraction of '
+                    'the below-threshold samples pruned each epoch, e.g. '
+                    'ratio=0.5.')
+        if not (isinstance(self.delta, (int, float)) and 0 < self.delta <= 1):
+            raise ValueError(
+                f'delta={self.delta!r} is outside (0, 1]: it is the fraction '
+                'of the training that prunes, e.g. delta=0.875 (the last '
+                '12.5% of the epochs train on the full data).')
+        if self.threshold == 'mean':
+            if len(self.ratios) != 1:
+                raise ValueError(
+                    "threshold='mean' takes one ratio, got "
+                    f'ratio={list(self.ratios)}; for one ratio per band use '
+                    "threshold='quantile' with quantiles=[...].")
+            if self.quantiles:
+                raise ValueError(
+                    f'quantiles={list(self.quantiles)} is only used with '
+                    "threshold='quantile'.")
+        else:
+            if len(self.quantiles) != len(self.ratios):
+                raise ValueError(
+                    f'quantiles={list(self.quantiles)} and '
+                    f'ratio={list(self.ratios)} must have the same length: '
+                    'one pruning ratio per band below each quantile.')
+            if not self.quantiles:
+                raise ValueError(
+                    "threshold='quantile' needs quantiles=[...], e.g. "
+                    'quantiles=[0.2, 0.85] with ratio=[0.75, 0.5].')
+            qs = list(self.quantiles)
+            if any(not 0 < q < 1 for q in qs) or qs != sorted(set(qs)):
+                raise ValueError(
+                    f'quantiles={qs} must be strictly increasing values in '
+                    '(0, 1).')
+
+    @property
+    def weights(self) -> Tuple[float, ...]:
+        """Loss weight of the kept samples of each pruned band."""
+        return tuple(1.0 / (1.0 - r) for r in self.ratios)
+
+    @property
+    def prunes(self) -> bool:
+        """Whether any band prunes anything."""
+        return any(r > 0 for r in self.ratios)
+
+
+def num_pruning_epochs(num_epochs: int, delta: float) -> int:
+    """Number of leading epochs that prune: ``floor(delta * num_epochs)``.
+
+    Epochs ``0 .. num_pruning_epochs - 1`` prune; the rest (at least
+    ``1 - delta`` of the training) anneal on the full data. The comparison is
+    on integers, so the annealing epochs never inherit pruning weights.
+
+    Args:
+        num_epochs (int): Epochs (data passes) of the whole training.
+        delta (float): Fraction of the training that prunes.
+
+    Returns:
+        int: The count of pruning epochs.
+    """
+    # the small epsilon keeps e.g. 0.875 * 8 == 7 exact despite rounding
+    return int(math.floor(delta * num_epochs + 1e-9))
+
+
+def derive_seed(seed: int, epoch: int) -> int:
+    """An independent 63-bit seed for ``(seed, epoch)``.
+
+    Args:
+        seed (int): The run's seed.
+        epoch (int): The epoch (data pass) index.
+
+    Returns:
+        int: A seed for ``torch.Generator.manual_seed``.
+    """
+    sequence = np.random.SeedSequence([int(seed) & (2**63 - 1), int(epoch)])
+    return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
+
+
+class ScoreTable:
+    """The latest score (training loss) of every sample.
+
+    Samples that were never scored are *unseen*: they take no part in the
+    thresholds and are never pruned, so the first epoch trains everything.
+
+    Args:
+        num_samples (int): Length of the data set.
+    """
+
+    def __init__(self, num_samples: int) -> None:
+        if num_samples <= 0:
+            raise ValueError(f'num_samples must be positive, got '
+                             f'{num_samples}')
+        self.scores = torch.zeros(num_samples, dtype=torch.float32)
+        self.seen = torch.zeros(num_samples, dtype=torch.bool)
+
+    def __len__(self) -> int:
+        return self.scores.numel()
+
+    def update(self, indices: torch.Tensor, losses: torch.Tensor) -> int:
+        """Store ``losses`` as the new scores of ``indices``.
+
+        Non-finite losses (NaN, inf) are not stored: the sample keeps its
+        previous score.
+
+        Args:
+            indices (Tensor): Integer sample indices, shape ``(B,)``.
+            losses (Tensor): Per-sample losses, shape ``(B,)``.
+
+        Returns:
+            int: How many losses were rejected as non-finite.
+        """
+        indices = indices.reshape(-1).long().cpu()
+        losses = losses.detach().reshape(-1).float().cpu()
+        if indices.numel() != losses.numel():
+            raise ValueError(f'{indices.numel()} indices but '
+                             f'{losses.numel()} losses')
+        finite = torch.isfinite(losses)
+        indices, losses = indices[finite], losses[finite]
+        self.scores[indices] = losses
+        self.seen[indices] = True
+        return int((~finite).sum())
+
+    def state_dict(self) -> Dict[str, torch.Tensor]:
+        """Tensors to checkpoint."""
+        return dict(scores=self.scores.clone(), seen=self.seen.clone())
+
+    def load_state_dict(self, state: Dict[str, torch.Tensor]) -> None:
+        """Restore from :meth:`state_dict`.
+
+        Args:
+            state (dict): What :meth:`state_dict` returned.
+        """
+        scores, seen = state['scores'], state['seen']
+        if scores.numel() != len(self):
+            raise ValueError(
+                f'the checkpoint holds InfoBatch scores for {scores.numel()} '
+                f'samples but the training data set has {len(self)}: resume '
+                'with the data set the run was started with.')
+        self.scores = scores.float().clone()
+        self.seen = seen.bool().clone()
+
+
+@dataclass
+class EpochPlan:
+    """The samples to train in one epoch and their loss weights.
+
+    Args:
+        epoch (int): The epoch this plan is for.
+        kept_indices (Tensor): Sorted indices of the samples to train.
+        weights (Tensor): Loss weight of every sample, shape ``(N,)``; 0 for
+            pruned samples.
+        thresholds (Tensor): The score thresholds used (empty when nothing
+            was pruned).
+        annealing (bool): Whether this is a full-data annealing epoch.
+    """
+
+    epoch: int
+    kept_indices: torch.Tensor
+    weights: torch.Tensor
+    thresholds: torch.Tensor
+    annealing: bool
+
+    @property
+    def num_samples(self) -> int:
+        """Size of the data set."""
+        return self.weights.numel()
+
+    @property
+    def num_kept(self) -> int:
+        """Samples trained this epoch."""
+        return self.kept_indices.numel()
+
+    @property
+    def num_pruned(self) -> int:
+        """Samples skipped this epoch."""
+        return self.num_samples - self.num_kept
+
+
+def _full_plan(epoch: int, num_samples: int, annealing: bool) -> EpochPlan:
+    return EpochPlan(
+        epoch=epoch,
+        kept_indices=torch.arange(num_samples),
+        weights=torch.ones(num_samples),
+        thresholds=torch.empty(0),
+        annealing=annealing)
+
+
+def _thresholds(policy: PruningPolicy, seen_scores: torch.Tensor
+                ) -> torch.Tensor:
+    if policy.threshold == 'mean':
+        return seen_scores.double().mean().reshape(1).float()
+    qs = torch.tensor(policy.quantiles, dtype=torch.float64)
+    values = seen_scores.double()
+    if values.numel() <= 16_000_000:  # torch.quantile's input size limit
+        return torch.quantile(values, qs).float()
+    return torch.from_numpy(np.quantile(values.numpy(), qs.numpy())).float()
+
+
+def plan_epoch(table: ScoreTable, policy: PruningPolicy, epoch: int,
+               num_epochs: int, seed: int) -> EpochPlan:
+    """Decide which samples epoch ``epoch`` trains and with which weights.
+
+    Args:
+        table (ScoreTable): The current scores.
+        policy (PruningPolicy): Ratios, thresholds and annealing.
+        epoch (int): 0-based epoch (data pass) index.
+        num_epochs (int): Epochs of the whole training.
+        seed (int): The run's seed; with ``epoch`` it fixes the random draw.
+
+    Returns:
+        EpochPlan: The kept indices (sorted) and the weights.
+    """
+    num_samples = len(table)
+    annealing = epoch >= num_pruning_epochs(num_epochs, policy.delta)
+    if annealing or not policy.prunes or not bool(table.seen.any()):
+        return _full_plan(epoch, num_samples, annealing)
+
+    scores = table.scores
+    thresholds = _thresholds(policy, scores[table.seen])
+    # band b holds thresholds[b-1] <= score < thresholds[b]; the top band
+    # (len(thresholds)) and unseen samples are never pruned.
+    bands = torch.bucketize(scores, thresholds, right=True)
+    bands[~table.seen] = len(thresholds)
+
+    generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
+    weights = torch.ones(num_samples)
+    for band, (ratio, weight) in enumerate(zip(policy.ratios,
+                                               policy.weights)):
+        if ratio == 0:
+            continue
+        members = torch.nonzero(bands == band).squeeze(1)
+        num_pruned = int(math.floor(ratio * members.numel()))
+        order = torch.randperm(members.numel(), generator=generator)
+        weights[members] = weight
+        weights[members[order[:num_pruned]]] = 0.0
+    kept = torch.nonzero(weights > 0).squeeze(1)
+    return EpochPlan(
+        epoch=epoch,
+        kept_indices=kept,
+        weights=weights,
+        thresholds=thresholds,
+        annealing=False)
+
+
+def expected_num_kept(table: ScoreTable, policy: PruningPolicy,
+                      thresholds: Optional[Sequence[float]] = None) -> int:
+    """How many samples :func:`plan_epoch` keeps for the current scores.
+
+    Useful to predict savings: the count is deterministic, only *which*
+    samples are kept is random.
+
+    Args:
+        table (ScoreTable): The current scores.
+        policy (PruningPolicy): Ratios and thresholds.
+        thresholds (Sequence[float], optional): Thresholds to use instead of
+            computing them from the scores.
+
+    Returns:
+        int: Samples kept in a pruning epoch.
+    """
+    if not bool(table.seen.any()) or not policy.prunes:
+        return len(table)
+    edges = (torch.tensor(thresholds, dtype=torch.float32) if thresholds
+             is not None else _thresholds(policy, table.scores[table.seen]))
+    bands = torch.bucketize(table.scores, edges, right=True)
+    bands[~table.seen] = len(edges)
+    pruned = sum(
+        int(math.floor(r * int((bands == b).sum())))
+        for b, r in enumerate(policy.ratios))
+    return len(table) - pruned

@@ -1,0 +1,9 @@
+"""Data sets and samplers of mmib (registered in MMEngine's root registries)."""
+from .digits import DigitsDataset
+from .infobatch_dataset import INDEX_KEY, InfoBatchDataset, check_sized_dataset
+from .infobatch_sampler import InfoBatchSampler
+
+__all__ = [
+    'DigitsDataset', 'INDEX_KEY', 'InfoBatchDataset', 'InfoBatchSampler',
+    'check_sized_dataset'
+]

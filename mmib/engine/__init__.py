@@ -1,0 +1,9 @@
+"""MMEngine glue: the hook, the loader installation, per-sample losses."""
+from .hooks import InfoBatchHook, batch_sample_indices
+from .infobatch_loader import wrap_train_dataloader
+from .per_sample_loss import PerSampleLossRecorder, find_loss_modules
+
+__all__ = [
+    'InfoBatchHook', 'PerSampleLossRecorder', 'batch_sample_indices',
+    'find_loss_modules', 'wrap_train_dataloader'
+]

@@ -1,0 +1,81 @@
+"""Put :class:`InfoBatchDataset` and :class:`InfoBatchSampler` into a loader.
+
+``Runner.train`` builds the training data loader before any hook runs, so
+:class:`~mmib.engine.InfoBatchHook` rebuilds it at ``before_run`` around the
+already built data set (nothing is loaded twice) with every other setting of
+the original loader kept: batch size, workers, collate function, the worker
+seeding that MMEngine installed, a custom batch sampler.
+"""
+import copy
+
+from mmengine.dataset import DefaultSampler
+from torch.utils.data import DataLoader
+
+from ..datasets import InfoBatchDataset, InfoBatchSampler
+
+REPLACEABLE_SAMPLERS = (DefaultSampler, InfoBatchSampler)
+
+
+def loader_sampler(loader: DataLoader):
+    """The sampler that decides the indices (inside a batch sampler if any)."""
+    return getattr(loader.batch_sampler, 'sampler', loader.sampler)
+
+
+def wrap_train_dataloader(loader: DataLoader) -> DataLoader:
+    """Return ``loader`` with an InfoBatch data set and sampler.
+
+    Args:
+        loader (DataLoader): The runner's training data loader.
+
+    Returns:
+        DataLoader: ``loader`` itself when it already has both, else a new
+        loader over ``InfoBatchDataset(loader.dataset)`` with an
+        ``InfoBatchSampler`` that takes over the old sampler's ``shuffle``,
+        ``seed`` and ``round_up``.
+
+    Raises:
+        ValueError: If the loader's sampler cannot be replaced.
+    """
+    sampler = loader_sampler(loader)
+    dataset = loader.dataset
+    if (isinstance(dataset, InfoBatchDataset)
+            and isinstance(sampler, InfoBatchSampler)):
+        return loader
+    if not isinstance(sampler, REPLACEABLE_SAMPLERS):
+        raise ValueError(
+            'InfoBatchHook replaces train_dataloader.sampler with an '
+            "InfoBatchSampler, but the config uses "
+            f'{type(sampler).__name__}, whose sampling it cannot reproduce. '
+            "Use sampler=dict(type='DefaultSampler', shuffle=True) (its "
+            "shuffle, seed and round_up carry over) or "
+            "sampler=dict(type='InfoBatchSampler', shuffle=True).")
+    if not isinstance(dataset, InfoBatchDataset):
+        dataset = InfoBatchDataset(dataset)
+    if not isinstance(sampler, InfoBatchSampler):
+        sampler = InfoBatchSampler(
+            dataset,
+            shuffle=getattr(sampler, 'shuffle', True),
+            seed=sampler.seed,
+            round_up=getattr(sampler, 'round_up', True))
+
+    kwargs = dict(
+        num_workers=loader.num_workers,
+        collate_fn=loader.collate_fn,
+        pin_memory=loader.pin_memory,
+        timeout=loader.timeout,
+        worker_init_fn=loader.worker_init_fn,
+        multiprocessing_context=loader.multiprocessing_context,
+        generator=loader.generator,
+        prefetch_factor=loader.prefetch_factor,
+        persistent_workers=loader.persistent_workers,
+        pin_memory_device=loader.pin_memory_device)
+    if loader.batch_size is None:  # a custom batch sampler
+        batch_sampler = copy.copy(loader.batch_sampler)
+        batch_sampler.sampler = sampler
+        return DataLoader(dataset, batch_sampler=batch_sampler, **kwargs)
+    return DataLoader(
+        dataset,
+        batch_size=loader.batch_size,
+        sampler=sampler,
+        drop_last=loader.drop_last,
+        **kwargs)

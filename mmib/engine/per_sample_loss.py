@@ -1,0 +1,205 @@
+"""Per-sample losses out of OpenMMLab loss modules, weighted per sample.
+
+OpenMMLab heads call loss modules (mmpretrain's and mmseg's
+``CrossEntropyLoss``, ``LabelSmoothLoss``, ...) that reduce over the batch
+according to their ``reduction`` attribute (``'mean'`` or ``'sum'``, with an
+optional ``avg_factor``). :class:`PerSampleLossRecorder` puts a forward
+pre-hook and a forward hook on each such module. While a training step is
+being recorded:
+
+1. the pre-hook switches the module to ``reduction='none'``;
+2. the forward hook receives the element-wise loss (first dimension = the
+   batch), adds each sample's mean over its elements to that sample's score,
+   and returns the reduction the module would have returned, with every
+   element multiplied by its sample's InfoBatch weight.
+
+So the head, the loss dict and ``parse_losses`` stay untouched and, with all
+weights 1, the back-propagated loss equals the model's own (to float
+rounding). Module hooks survive ``deepcopy`` (EMA) and DDP wrapping.
+
+A module whose output is not split by sample (still a scalar with
+``reduction='none'``, or a first dimension that is not the batch) is left
+as it is: its loss is neither weighted nor scored, and it is named once in
+the log.
+"""
+import inspect
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+REDUCTIONS = ('mean', 'sum')
+
+
+def find_loss_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """The outermost modules that reduce a loss by a ``reduction`` setting.
+
+    Args:
+        model (nn.Module): The model (unwrapped).
+
+    Returns:
+        list[tuple[str, nn.Module]]: ``(name, module)`` pairs; a loss module
+        nested in another found one (e.g. the ``CrossEntropyLoss`` inside a
+        ``LabelSmoothLoss``) is left to its parent.
+    """
+    found: List[Tuple[str, nn.Module]] = []
+    for name, module in model.named_modules():
+        if getattr(module, 'reduction', None) not in REDUCTIONS:
+            continue
+        if any(name.startswith(parent + '.') for parent, _ in found):
+            continue
+        found.append((name, module))
+    return found
+
+
+class _Step:
+    """What one recorded training step knows and collects."""
+
+    def __init__(self, weights: torch.Tensor) -> None:
+        self.weights = weights
+        self.batch_size = weights.numel()
+        self.scores: Optional[torch.Tensor] = None
+
+    def add_scores(self, per_sample: torch.Tensor) -> None:
+        per_sample = per_sample.detach().float()
+        self.scores = (per_sample if self.scores is None else
+                       self.scores + per_sample)
+
+
+class PerSampleLossRecorder:
+    """Hooks loss modules to score samples and weight their losses.
+
+    Args:
+        model (nn.Module): The model (unwrapped) whose loss modules to hook.
+
+    Raises:
+        ValueError: If the model has no loss module with a ``reduction``.
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        self.loss_modules = find_loss_modules(model)
+        if not self.loss_modules:
+            raise ValueError(
+                'InfoBatchHook found no loss module in the model that it can '
+                "make per-sample (a module with reduction='mean' or 'sum', "
+                "like mmpretrain/mmseg's CrossEntropyLoss). A loss that is "
+                'already reduced to a scalar cannot be split per sample: '
+                "compute the loss with a loss module whose `reduction` "
+                "can be set to 'none'.")
+        self._step: Optional[_Step] = None
+        self._unsplittable: Dict[str, str] = {}
+        self._signatures: Dict[type, inspect.Signature] = {}
+        self._handles = []
+        for name, module in self.loss_modules:
+            self._handles.append(
+                module.register_forward_pre_hook(
+                    self._make_pre_hook(), with_kwargs=True))
+            self._handles.append(
+                module.register_forward_hook(
+                    self._make_post_hook(name), with_kwargs=True))
+
+    @property
+    def module_names(self) -> List[str]:
+        """Names of the hooked loss modules."""
+        return [name for name, _ in self.loss_modules]
+
+    def remove(self) -> None:
+        """Remove the hooks from the model."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def start_step(self, weights: torch.Tensor) -> None:
+        """Record the coming training step.
+
+        Args:
+            weights (Tensor): InfoBatch weight of each sample of the batch,
+                in batch order, shape ``(B,)``.
+        """
+        self._step = _Step(weights.float())
+
+    def finish_step(self) -> Optional[torch.Tensor]:
+        """Stop recording and return the batch's per-sample scores.
+
+        Returns:
+            Tensor or None: Shape ``(B,)`` float32, the sum over the hooked
+            loss calls of each sample's mean loss; None if no hooked loss
+            could be split per sample.
+        """
+        step, self._step = self._step, None
+        return None if step is None else step.scores
+
+    # -- hooks -------------------------------------------------------------
+    def _make_pre_hook(self) -> Callable:
+
+        def pre_hook(module, args, kwargs):
+            if self._step is None or kwargs.get('reduction_override'):
+                return None
+            module._infobatch_reduction = module.reduction
+            module.reduction = 'none'
+            return None
+
+        return pre_hook
+
+    def _avg_factor(self, module: nn.Module, args: tuple,
+                    kwargs: dict) -> Optional[float]:
+        if 'avg_factor' in kwargs:
+            return kwargs['avg_factor']
+        signature = self._signatures.get(type(module))
+        if signature is None:
+            signature = inspect.signature(module.forward)
+            self._signatures[type(module)] = signature
+        try:
+            bound = signature.bind_partial(*args, **kwargs)
+        except TypeError:
+            return None
+        return bound.arguments.get('avg_factor')
+
+    def _make_post_hook(self, name: str) -> Callable:
+
+        def post_hook(module, args, kwargs, output):
+            reduction = module.__dict__.pop('_infobatch_reduction', None)
+            if reduction is None:
+                return None  # not recording, or the caller chose a reduction
+            module.reduction = reduction
+            step = self._step
+            avg_factor = self._avg_factor(module, args, kwargs)
+            if not isinstance(output, torch.Tensor):
+                self._note_unsplittable(
+                    name, f'returns a {type(output).__name__}, not a tensor')
+                return None
+            if output.ndim == 0:
+                self._note_unsplittable(
+                    name, "returns a scalar even with reduction='none'")
+                return output
+            if output.shape[0] != step.batch_size:
+                self._note_unsplittable(
+                    name, f'returns shape {tuple(output.shape)} whose first '
+                    f'dimension is not the batch ({step.batch_size})')
+                return _reduce(output, reduction, avg_factor)
+            step.add_scores(output.reshape(step.batch_size, -1).mean(1))
+            weights = step.weights.to(output.device, output.dtype)
+            weighted = output * weights.reshape((-1, ) + (1, ) *
+                                                (output.ndim - 1))
+            return _reduce(weighted, reduction, avg_factor)
+
+        return post_hook
+
+    def _note_unsplittable(self, name: str, why: str) -> None:
+        if name not in self._unsplittable:
+            self._unsplittable[name] = why
+            print_log(
+                f'InfoBatch: loss module `{name}` {why}; its loss is kept '
+                'as it is (not weighted, not part of the scores).',
+                logger='current')
+
+
+def _reduce(loss: torch.Tensor, reduction: str,
+            avg_factor: Optional[float]) -> torch.Tensor:
+    """Reduce an element-wise loss as ``weight_reduce_loss`` does."""
+    if reduction == 'sum':
+        return loss.sum()
+    if avg_factor is None:
+        return loss.mean()
+    return loss.sum() / avg_factor
