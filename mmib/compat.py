@@ -21,7 +21,12 @@ anything imports torchvision, mmcv.ops or loads a checkpoint:
    ``weights_only=True`` and rejects MMEngine's checkpoints (``Unsupported
    global: HistoryBuffer``). The few globals MMEngine checkpoints hold are
    allow-listed with ``torch.serialization.add_safe_globals``;
-   ``weights_only`` stays on for every file.
+   ``weights_only`` stays on for every file. The message hub's
+   ``HistoryBuffer`` pickles its statistics methods as
+   ``getattr(HistoryBuffer, 'mean')``; allow-listing the real ``getattr``
+   would let a crafted file reach any attribute (and so run code), so the
+   name ``builtins.getattr`` is mapped to :func:`history_buffer_method`,
+   which resolves only those methods and rejects everything else.
 """
 import importlib
 import importlib.util
@@ -127,12 +132,42 @@ def fix_mmcv_ops() -> bool:
     return True
 
 
+def history_buffer_method(owner: object, name: str) -> object:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
+
+    Stands in for ``builtins.getattr`` while ``torch.load`` unpickles with
+    ``weights_only=True``.
+
+    Args:
+        owner: The object whose attribute is asked for.
+        name (str): The attribute.
+
+    Returns:
+        The statistics method ``HistoryBuffer.<name>``.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or attribute.
+    """
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+
+    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+        return getattr(HistoryBuffer, name)
+    raise pickle.UnpicklingError(
+        f'weights_only load: getattr({owner!r}, {name!r}) is not allowed; '
+        'only HistoryBuffer statistics methods are (mmib.compat).')
+
+
 def checkpoint_safe_globals() -> List[object]:
     """The non-tensor globals that MMEngine checkpoints hold."""
     import numpy as np
     from mmengine.logging import HistoryBuffer
 
-    safe: List[object] = [HistoryBuffer, np.ndarray, np.dtype]
+    safe: List[object] = [
+        HistoryBuffer, np.ndarray, np.dtype,
+        (history_buffer_method, 'builtins.getattr')
+    ]
     safe += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
                                          np.int64, np.int32, np.int8,
                                          np.uint8, np.bool_)]

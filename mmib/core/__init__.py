@@ -1,12 +1,11 @@
 """Framework-free InfoBatch maths: plain torch, no MMEngine import."""
 from .clock import full_data_steps, scheduler_steps_for_iter
-from .pruning import (EpochPlan, PruningPolicy, ScoreTable, derive_seed,
-                      expected_num_kept,
-                      num_pruning_epochs, plan_epoch)
+from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
+                      derive_seed, expected_num_kept, num_pruning_epochs,
+                      plan_epoch)
 
 __all__ = [
-    'EpochPlan', 'PruningPolicy', 'ScoreTable', 'derive_seed',
-    'expected_num_kept',
-    'full_data_steps', 'num_pruning_epochs', 'plan_epoch',
-    'scheduler_steps_for_iter'
+    'BatchLayout', 'EpochPlan', 'PruningPolicy', 'ScoreTable', 'derive_seed',
+    'expected_num_kept', 'full_data_steps', 'num_pruning_epochs',
+    'plan_epoch', 'scheduler_steps_for_iter'
 ]

@@ -256,8 +256,52 @@ def _thresholds(policy: PruningPolicy, seen_scores: torch.Tensor
     return torch.from_numpy(np.quantile(values.numpy(), qs.numpy())).float()
 
 
-def plan_epoch(table: ScoreTable, policy: PruningPolicy, epoch: int,
-               num_epochs: int, seed: int) -> EpochPlan:
+@dataclass(frozen=True)
+class BatchLayout:
+    """How the kept samples are batched, to avoid one-sample batches.
+
+    Args:
+        batch_size (int): Samples per batch on each rank.
+        world_size (int): Number of ranks. Defaults to 1.
+        round_up (bool): Whether every rank gets ``ceil(kept / world_size)``
+            samples (``DefaultSampler``'s ``round_up``). Defaults to True.
+        drop_last (bool): Whether the loader drops a short last batch.
+            Defaults to False.
+    """
+
+    batch_size: int
+    world_size: int = 1
+    round_up: bool = True
+    drop_last: bool = False
+
+    def has_batch_of_one(self, num_kept: int) -> bool:
+        """Whether some rank would end its epoch on a one-sample batch."""
+        if self.drop_last or self.batch_size <= 1:
+            return False
+        w = self.world_size
+        if self.round_up:
+            per_rank = [math.ceil(num_kept / w)]
+        else:
+            per_rank = [math.ceil((num_kept - r) / w) for r in range(w)]
+        return any(n % self.batch_size == 1 for n in per_rank)
+
+
+def _avoid_batch_of_one(num_kept: int, num_samples: int,
+                        layout: Optional[BatchLayout]) -> int:
+    """The smallest count >= ``num_kept`` without one-sample batches."""
+    if layout is None:
+        return num_kept
+    while num_kept < num_samples and layout.has_batch_of_one(num_kept):
+        num_kept += 1
+    return num_kept
+
+
+def plan_epoch(table: ScoreTable,
+               policy: PruningPolicy,
+               epoch: int,
+               num_epochs: int,
+               seed: int,
+               layout: Optional[BatchLayout] = None) -> EpochPlan:
     """Decide which samples epoch ``epoch`` trains and with which weights.
 
     Args:
@@ -266,6 +310,10 @@ def plan_epoch(table: ScoreTable, policy: PruningPolicy, epoch: int,
         epoch (int): 0-based epoch (data pass) index.
         num_epochs (int): Epochs of the whole training.
         seed (int): The run's seed; with ``epoch`` it fixes the random draw.
+        layout (BatchLayout, optional): If given, and the kept samples would
+            leave some rank a last batch of one sample (which BatchNorm
+            cannot train on), the fewest extra samples needed are un-pruned
+            (drawn at random from the pruned ones, with their band's weight).
 
     Returns:
         EpochPlan: The kept indices (sorted) and the weights.
@@ -284,6 +332,7 @@ def plan_epoch(table: ScoreTable, policy: PruningPolicy, epoch: int,
 
     generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
     weights = torch.ones(num_samples)
+    pruned = []
     for band, (ratio, weight) in enumerate(zip(policy.ratios,
                                                policy.weights)):
         if ratio == 0:
@@ -292,7 +341,15 @@ def plan_epoch(table: ScoreTable, policy: PruningPolicy, epoch: int,
         num_pruned = int(math.floor(ratio * members.numel()))
         order = torch.randperm(members.numel(), generator=generator)
         weights[members] = weight
-        weights[members[order[:num_pruned]]] = 0.0
+        pruned.append(members[order[:num_pruned]])
+    pruned = torch.cat(pruned) if pruned else torch.empty(0, dtype=torch.long)
+
+    num_kept = num_samples - pruned.numel()
+    target = _avoid_batch_of_one(num_kept, num_samples, layout)
+    if target > num_kept:  # un-prune a random few
+        order = torch.randperm(pruned.numel(), generator=generator)
+        pruned = pruned[order[target - num_kept:]]
+    weights[pruned] = 0.0
     kept = torch.nonzero(weights > 0).squeeze(1)
     return EpochPlan(
         epoch=epoch,
@@ -302,8 +359,10 @@ def plan_epoch(table: ScoreTable, policy: PruningPolicy, epoch: int,
         annealing=False)
 
 
-def expected_num_kept(table: ScoreTable, policy: PruningPolicy,
-                      thresholds: Optional[Sequence[float]] = None) -> int:
+def expected_num_kept(table: ScoreTable,
+                      policy: PruningPolicy,
+                      thresholds: Optional[Sequence[float]] = None,
+                      layout: Optional[BatchLayout] = None) -> int:
     """How many samples :func:`plan_epoch` keeps for the current scores.
 
     Useful to predict savings: the count is deterministic, only *which*
@@ -314,6 +373,7 @@ def expected_num_kept(table: ScoreTable, policy: PruningPolicy,
         policy (PruningPolicy): Ratios and thresholds.
         thresholds (Sequence[float], optional): Thresholds to use instead of
             computing them from the scores.
+        layout (BatchLayout, optional): As for :func:`plan_epoch`.
 
     Returns:
         int: Samples kept in a pruning epoch.
@@ -327,4 +387,4 @@ def expected_num_kept(table: ScoreTable, policy: PruningPolicy,
     pruned = sum(
         int(math.floor(r * int((bands == b).sum())))
         for b, r in enumerate(policy.ratios))
-    return len(table) - pruned
+    return _avoid_batch_of_one(len(table) - pruned, len(table), layout)

@@ -10,8 +10,8 @@ from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop
 from mmengine.structures import BaseDataElement
 
-from ...core import (EpochPlan, PruningPolicy, ScoreTable, num_pruning_epochs,
-                     plan_epoch, scheduler_steps_for_iter)
+from ...core import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
+                     num_pruning_epochs, plan_epoch, scheduler_steps_for_iter)
 from ...datasets import INDEX_KEY
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
 from ..per_sample_loss import PerSampleLossRecorder
@@ -130,6 +130,12 @@ class InfoBatchHook(Hook):
         self.full_epoch_len = len(loop.dataloader)
         self.epoch_len = self.full_epoch_len
         self.batch_size = loop.dataloader.batch_size or 1
+        self.layout = None if loop.dataloader.batch_size is None else \
+            BatchLayout(
+                batch_size=loop.dataloader.batch_size,
+                world_size=get_world_size(),
+                round_up=self.sampler.round_up,
+                drop_last=loop.dataloader.drop_last)
         if self.seed is None:
             self.seed = runner.seed
         model = runner.model.module if is_model_wrapper(
@@ -161,7 +167,7 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner of the training process.
         """
         plan = plan_epoch(self.table, self.policy, runner.epoch,
-                          self.num_epochs, self.seed)
+                          self.num_epochs, self.seed, self.layout)
         self.plan = plan
         full = plan.num_kept == plan.num_samples
         self.sampler.set_kept_indices(None if full else plan.kept_indices)

@@ -1,0 +1,117 @@
+"""Shared helpers: configs built on the shipped demo, a recording hook."""
+import copy
+import itertools
+import os.path as osp
+from typing import List, Optional
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+from mmengine.runner import Runner
+
+import mmib  # noqa: F401  (compat fixes, registration)
+
+REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+DEMO_FULL = osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py')
+_names = itertools.count()
+
+
+@HOOKS.register_module(force=True)
+class RecordingHook(Hook):
+    """Records, per training iteration, what a test needs to check.
+
+    ``records`` holds dicts with ``epoch``, ``iter``, ``indices`` (the data
+    set indices of the batch, from ``sample_idx``), ``loss`` (the scalar the
+    model back-propagated) and ``lr`` (the learning rate the step used).
+    """
+
+    priority = 'LOWEST'
+
+    def __init__(self) -> None:
+        self.records: List[dict] = []
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        self._indices = [
+            int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
+        ]
+        self._lr = runner.optim_wrapper.get_lr()['lr'][0]
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        self.records.append(
+            dict(
+                epoch=runner.epoch,
+                iter=runner.iter,
+                indices=self._indices,
+                loss=float(outputs['loss'].detach()),
+                lr=self._lr))
+
+
+def demo_config(work_dir: str,
+                epochs: int = 2,
+                num_samples: Optional[int] = 256,
+                infobatch: Optional[dict] = None,
+                lenet: bool = False,
+                lr: float = 0.1) -> Config:
+    """The shipped demo config, shortened for tests.
+
+    Args:
+        work_dir (str): Work directory.
+        epochs (int): Training epochs (the schedule follows).
+        num_samples (int, optional): Use the first ``num_samples`` digits.
+        infobatch (dict, optional): InfoBatchHook options; None: no hook.
+        lenet (bool): Use mmpretrain's LeNet5 (no BatchNorm, so with
+            ``lr=0`` every sample's loss is fixed) on 32x32 digits.
+        lr (float): Learning rate.
+    """
+    cfg = Config.fromfile(DEMO_FULL)
+    cfg.work_dir = work_dir
+    cfg.experiment_name = f'test_{next(_names)}'
+    cfg.train_cfg.max_epochs = epochs
+    cfg.train_cfg.val_interval = epochs + 1  # no validation
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
+    cfg.param_scheduler[1].T_max = epochs - 1
+    cfg.param_scheduler[1].end = epochs
+    cfg.default_hooks.checkpoint.interval = 1
+    cfg.default_hooks.logger.interval = 5
+    cfg.optim_wrapper.optimizer.lr = lr
+    if num_samples is not None:
+        cfg.train_dataloader.dataset.indices = num_samples
+    if lenet:
+        cfg.model.backbone = dict(type='LeNet5')
+        cfg.model.head.in_channels = 120
+        cfg.train_dataloader.dataset.pipeline = [
+            dict(type='Resize', scale=32),
+            dict(type='PackInputs')
+        ]
+        cfg.train_dataloader.batch_size = 8
+        cfg.param_scheduler = None  # keeps lr=0 at 0
+    cfg.custom_hooks = [dict(type='RecordingHook')]
+    if infobatch is not None:
+        cfg.custom_hooks.append(dict(type='InfoBatchHook', **infobatch))
+    return cfg
+
+
+def run(cfg: Config) -> Runner:
+    """Build a runner from ``cfg`` and train it."""
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    runner.train()
+    return runner
+
+
+def get_hook(runner: Runner, name: str) -> Hook:
+    return next(h for h in runner.hooks if type(h).__name__ == name)
+
+
+@pytest.fixture
+def work_dir(tmp_path):
+    return str(tmp_path)
+
+
+def state_dicts_close(a: dict, b: dict, **tol) -> None:
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], **tol, msg=key)
