@@ -27,6 +27,12 @@ anything imports torchvision, mmcv.ops or loads a checkpoint:
    would let a crafted file reach any attribute (and so run code), so the
    name ``builtins.getattr`` is mapped to :func:`history_buffer_method`,
    which resolves only those methods and rejects everything else.
+
+One more break, of MMEngine's launcher rather than of an import, is handled
+by :func:`init_cpu_process_group`, which ``tools/train.py`` calls: with
+``--launcher pytorch`` MMEngine always calls ``torch.cuda.set_device``, which
+fails on a CPU-only torch. On a machine without CUDA the process group is
+initialised with gloo first; MMEngine then skips its own initialisation.
 """
 import importlib
 import importlib.util
@@ -152,7 +158,10 @@ def history_buffer_method(owner: object, name: str) -> object:
 
     from mmengine.logging import HistoryBuffer
 
-    if owner is HistoryBuffer and name in HistoryBuffer._statistics_methods:
+    allowed = set(HistoryBuffer._statistics_methods) | {
+        'min', 'max', 'current', 'mean'
+    }
+    if owner is HistoryBuffer and name in allowed:
         return getattr(HistoryBuffer, name)
     raise pickle.UnpicklingError(
         f'weights_only load: getattr({owner!r}, {name!r}) is not allowed; '
@@ -190,6 +199,24 @@ def fix_checkpoint_loading() -> bool:
     if add is None:  # torch < 2.4 loads these files as it always did
         return False
     add(checkpoint_safe_globals())
+    return True
+
+
+def init_cpu_process_group(launcher: str) -> bool:
+    """Start a gloo process group for ``--launcher pytorch`` without CUDA.
+
+    Args:
+        launcher (str): The ``--launcher`` of ``tools/train.py``.
+
+    Returns:
+        bool: True if this function initialised the process group.
+    """
+    import torch.distributed as dist
+
+    if (launcher != 'pytorch' or torch.cuda.is_available()
+            or not dist.is_available() or dist.is_initialized()):
+        return False
+    dist.init_process_group(backend='gloo', init_method='env://')
     return True
 
 

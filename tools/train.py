@@ -96,6 +96,8 @@ def build_config(args: argparse.Namespace) -> Config:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
+    # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves
+    mmib.compat.init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
 

@@ -1,0 +1,51 @@
+"""A probe hook for the subprocess tests (imported via custom_imports).
+
+Each rank saves, per epoch, the InfoBatch plan's kept indices, the indices
+it trained, the score table after the epoch and the savings ledger, to
+``{work_dir}/probe_rank{rank}.pt``.
+"""
+import torch
+from mmengine.dist import get_rank
+from mmengine.hooks import Hook
+from mmengine.registry import HOOKS
+
+from mmib.datasets import INDEX_KEY
+
+
+@HOOKS.register_module(force=True)
+class InfoBatchProbeHook(Hook):
+    priority = 'LOWEST'
+
+    def before_run(self, runner):
+        self.epochs = []
+        self.infobatch = next(h for h in runner.hooks
+                              if type(h).__name__ == 'InfoBatchHook')
+
+    def before_train_epoch(self, runner):
+        self.epochs.append(
+            dict(
+                epoch=runner.epoch,
+                kept=self.infobatch.plan.kept_indices.clone(),
+                trained=[],
+                losses=[]))
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None,
+                         outputs=None):
+        record = self.epochs[-1]
+        record['trained'] += [
+            s.metainfo[INDEX_KEY] for s in data_batch['data_samples']
+        ]
+        record['losses'].append(float(outputs['loss'].detach()))
+
+    def after_train_epoch(self, runner):
+        self.epochs[-1]['scores'] = self.infobatch.table.scores.clone()
+        self.epochs[-1]['ledger'] = dict(self.infobatch.ledger)
+
+    def after_train(self, runner):
+        torch.save(
+            dict(
+                epochs=self.epochs,
+                savings=self.infobatch.savings(),
+                iters=runner.iter,
+                max_iters=runner.max_iters),
+            f'{runner.work_dir}/probe_rank{get_rank()}.pt')
