@@ -1,0 +1,5 @@
+# ResNet-50 on CIFAR-100 (mmpretrain's config, 200 epochs) with InfoBatch.
+_base_ = ['mmpretrain::resnet/resnet50_8xb16_cifar100.py']
+
+custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
+custom_hooks = [dict(type='InfoBatchHook', ratio=0.5, delta=0.875)]
