@@ -89,6 +89,9 @@ def test_ratio_half_trains_exactly_the_plan(work_dir):
     assert savings['samples_full'] == epochs * n
     assert sum(len(r['indices']) for r in records) == predicted
     assert savings['iters_trained'] == len(records) == runner.iter
+    # the running saved fraction is exact at the end of an epoch
+    saved = runner.message_hub.get_scalar('train/infobatch_saved').current()
+    assert saved == pytest.approx(1 - predicted / (epochs * n))
 
 
 def test_schedule_reaches_its_end_with_fewer_iterations(work_dir):
@@ -141,3 +144,38 @@ def test_checkpoint_carries_the_scores_and_resume_restores_them(work_dir):
                        hook.plan.kept_indices)
     assert resumed_hook.ledger['epochs_done'] == 3
     assert resumed_hook.savings() == hook.savings()
+
+
+def test_worker_processes_load_only_the_kept_samples(work_dir):
+    """num_workers=2, persistent workers: each epoch trains its kept list."""
+    cfg = demo_config(work_dir, epochs=3, num_samples=160,
+                      infobatch=dict(ratio=0.5, delta=1))
+    cfg.train_dataloader.num_workers = 2
+    cfg.train_dataloader.persistent_workers = True
+    cfg.default_hooks.checkpoint = None
+    runner = run(cfg)
+    records = get_hook(runner, 'RecordingHook').records
+    hook = get_hook(runner, 'InfoBatchHook')
+    last_epoch = sorted(i for r in records if r['epoch'] == 2
+                        for i in r['indices'])
+    assert last_epoch == hook.plan.kept_indices.tolist()
+    assert len(last_epoch) < 160
+    first_epoch = [i for r in records if r['epoch'] == 0
+                   for i in r['indices']]
+    assert sorted(first_epoch) == list(range(160))
+
+
+def test_val_and_test_runs_leave_the_hook_idle(work_dir):
+    """runner.val()/test() call before_run too: the hook must not act."""
+    from conftest import REPO
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(f'{REPO}/configs/demo/'
+                          'resnet18-tiny_digits_infobatch.py')
+    cfg.work_dir = work_dir
+    cfg.experiment_name = 'val_only'
+    runner = Runner.from_cfg(cfg)
+    metrics = runner.val()
+    assert 'accuracy/top1' in metrics
+    hook = get_hook(runner, 'InfoBatchHook')
+    assert hook.table is None and hook.recorder is None

@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 import torch
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -95,3 +96,32 @@ def test_two_process_ddp_with_gloo(tmp_path):
     assert ranks[0]['iters'] == sum(
         math.ceil(math.ceil(len(e['kept']) / 2) / batch) for e in epochs)
     assert ranks[0]['max_iters'] == ranks[0]['iters']
+
+
+def test_build_config_applies_the_openmmlab_flags(monkeypatch):
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import train
+
+    demo = osp.join(REPO, 'configs', 'demo',
+                    'resnet18-tiny_digits_infobatch.py')
+    cfg = train.build_config(train.parse_args([demo]))
+    assert cfg.work_dir == osp.join('./work_dirs',
+                                    'resnet18-tiny_digits_infobatch')
+    assert cfg.launcher == 'none' and not cfg.resume
+    cfg = train.build_config(
+        train.parse_args([demo, '--resume', '--work-dir', 'w']))
+    assert cfg.resume is True and cfg.load_from is None
+    assert cfg.work_dir == 'w'
+    cfg = train.build_config(
+        train.parse_args([demo, '--resume', 'w/epoch_3.pth', '--cfg-options',
+                          'custom_hooks.0.ratio=0.25']))
+    assert cfg.resume is True and cfg.load_from == 'w/epoch_3.pth'
+    assert cfg.custom_hooks[0].ratio == 0.25
+    import mmengine.device
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
+    cfg = train.build_config(train.parse_args([demo, '--amp']))
+    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.loss_scale == 'dynamic'
+    monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cpu')
+    with pytest.raises(SystemExit, match='--amp needs a GPU'):
+        train.build_config(train.parse_args([demo, '--amp']))

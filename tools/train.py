@@ -73,6 +73,11 @@ def build_config(args: argparse.Namespace) -> Config:
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
+        from mmengine.device import get_device
+        if get_device() == 'cpu':
+            raise SystemExit(
+                '--amp needs a GPU (or NPU/MLU/MUSA): MMEngine\'s '
+                'AmpOptimWrapper does not run on the CPU. Drop --amp here.')
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
         if optim_wrapper == 'AmpOptimWrapper':
             print('AMP training is already enabled in the config.')

@@ -71,7 +71,9 @@ class InfoBatchSampler(Sampler):
         """
         self.epoch = epoch
 
-    def _total_size(self) -> int:
+    @property
+    def total_size(self) -> int:
+        """Samples all ranks together yield this epoch, padding included."""
         if self.round_up:
             return math.ceil(self.num_kept / self.world_size) * self.world_size
         return self.num_kept
@@ -83,7 +85,7 @@ class InfoBatchSampler(Sampler):
             generator = torch.Generator()
             generator.manual_seed(self.seed + self.epoch)
             kept = kept[torch.randperm(kept.numel(), generator=generator)]
-        total_size = self._total_size()
+        total_size = self.total_size
         if total_size > kept.numel():
             repeats = math.ceil(total_size / kept.numel())
             kept = kept.repeat(repeats)[:total_size]
@@ -91,5 +93,5 @@ class InfoBatchSampler(Sampler):
 
     def __len__(self) -> int:
         if self.round_up:
-            return self._total_size() // self.world_size
+            return self.total_size // self.world_size
         return math.ceil((self.num_kept - self.rank) / self.world_size)

@@ -117,6 +117,7 @@ class PerSampleLossRecorder:
             weights (Tensor): InfoBatch weight of each sample of the batch,
                 in batch order, shape ``(B,)``.
         """
+        self._restore_reductions()  # in case a forward raised mid-way
         self._step = _Step(weights.float())
 
     def finish_step(self) -> Optional[torch.Tensor]:
@@ -129,6 +130,12 @@ class PerSampleLossRecorder:
         """
         step, self._step = self._step, None
         return None if step is None else step.scores
+
+    def _restore_reductions(self) -> None:
+        for _, module in self.loss_modules:
+            reduction = module.__dict__.pop('_infobatch_reduction', None)
+            if reduction is not None:
+                module.reduction = reduction
 
     # -- hooks -------------------------------------------------------------
     def _make_pre_hook(self) -> Callable:

@@ -108,11 +108,15 @@ class InfoBatchHook(Hook):
             samples_trained=0, iters_trained=0, epochs_done=0,
             nonfinite_losses=0)
         self._batch_indices: Optional[torch.Tensor] = None
-        self._checked_first_step = False
+        self._state_to_restore: Optional[dict] = None
 
     # -- set-up ------------------------------------------------------------
-    def before_run(self, runner) -> None:
+    def before_train(self, runner) -> None:
         """Install the data set wrapper, the sampler and the loss hooks.
+
+        Done at ``before_train`` (not ``before_run``, which ``runner.val()``
+        and ``runner.test()`` call too), after a resumed checkpoint was
+        loaded: its InfoBatch state is restored here.
 
         Args:
             runner (Runner): The runner of the training process.
@@ -141,6 +145,10 @@ class InfoBatchHook(Hook):
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         self.recorder = PerSampleLossRecorder(model)
+        if self._state_to_restore is not None:
+            self.table.load_state_dict(self._state_to_restore['table'])
+            self.ledger.update(self._state_to_restore['ledger'])
+            self._state_to_restore = None
         runner.logger.info(
             f'InfoBatch: {len(self.table)} training samples, '
             f'{self._describe_policy()}, pruning in epochs 1-'
@@ -169,6 +177,7 @@ class InfoBatchHook(Hook):
         plan = plan_epoch(self.table, self.policy, runner.epoch,
                           self.num_epochs, self.seed, self.layout)
         self.plan = plan
+        self._epoch_samples = 0
         full = plan.num_kept == plan.num_samples
         self.sampler.set_kept_indices(None if full else plan.kept_indices)
         self.epoch_len = len(runner.train_dataloader)
@@ -298,7 +307,11 @@ class InfoBatchHook(Hook):
         self.ledger['nonfinite_losses'] += self.table.update(indices, losses)
         self.ledger['samples_trained'] += indices.numel()
         self.ledger['iters_trained'] += 1
-        done = self.ledger['epochs_done'] + (batch_idx + 1) / self.epoch_len
+        self._epoch_samples += indices.numel()
+        # full-data passes for the same progress: whole epochs, plus the
+        # done share of this epoch's (padded) samples
+        done = (self.ledger['epochs_done'] +
+                self._epoch_samples / self.sampler.total_size)
         runner.message_hub.update_scalar(
             'train/infobatch_saved',
             1 - self.ledger['samples_trained'] / (done * len(self.table)))
@@ -342,6 +355,8 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner of the training process.
             checkpoint (dict): The checkpoint being saved.
         """
+        if self.table is None:  # not training
+            return
         checkpoint[CHECKPOINT_KEY] = dict(
             version=STATE_VERSION,
             table=self.table.state_dict(),
@@ -349,7 +364,7 @@ class InfoBatchHook(Hook):
             ratios=list(self.policy.ratios))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Restore the scores and the ledger when resuming.
+        """Keep the scores and the ledger to restore when resuming.
 
         Args:
             runner (Runner): The runner of the training process.
@@ -362,5 +377,4 @@ class InfoBatchHook(Hook):
             runner.logger.info('InfoBatch: the checkpoint has no InfoBatch '
                                'state; scores start fresh.')
             return
-        self.table.load_state_dict(state['table'])
-        self.ledger.update(state['ledger'])
+        self._state_to_restore = state
