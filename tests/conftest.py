@@ -1,6 +1,7 @@
 """Shared helpers: configs built on the shipped demo, a recording hook."""
 import copy
 import itertools
+import math
 import os.path as osp
 from typing import List, Optional
 
@@ -37,6 +38,11 @@ class RecordingHook(Hook):
             int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
         ]
         self._lr = runner.optim_wrapper.get_lr()['lr'][0]
+        infobatch = [h for h in runner.hooks
+                     if type(h).__name__ == 'InfoBatchHook']
+        self._pass = (infobatch[0].clock['pass_index']
+                      if infobatch else None)
+        self._kept = (infobatch[0].plan.num_kept if infobatch else None)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
@@ -46,7 +52,9 @@ class RecordingHook(Hook):
                 iter=runner.iter,
                 indices=self._indices,
                 loss=float(outputs['loss'].detach()),
-                lr=self._lr))
+                lr=self._lr,
+                pass_index=self._pass,
+                num_kept=self._kept))
 
 
 def demo_config(work_dir: str,
@@ -92,6 +100,38 @@ def demo_config(work_dir: str,
     cfg.custom_hooks = [dict(type='RecordingHook')]
     if infobatch is not None:
         cfg.custom_hooks.append(dict(type='InfoBatchHook', **infobatch))
+    return cfg
+
+
+def iter_config(work_dir: str,
+                passes: int = 5,
+                num_samples: int = 128,
+                batch_size: int = 16,
+                infobatch: Optional[dict] = None) -> Config:
+    """The demo model in an iteration-based schedule (as mmseg configs are).
+
+    ``IterBasedTrainLoop`` with ``InfiniteSampler``, ``max_iters`` = ``passes``
+    full passes, a linear warmup over the first pass and a ``PolyLR`` decay,
+    both by iteration; a checkpoint every 10 iterations (and at the end).
+    """
+    cfg = demo_config(work_dir, num_samples=num_samples, infobatch=infobatch)
+    full_pass = math.ceil(num_samples / batch_size)
+    max_iters = passes * full_pass
+    cfg.train_dataloader.batch_size = batch_size
+    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop', max_iters=max_iters, val_interval=10**6)
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+             end=full_pass),
+        dict(type='PolyLR', eta_min=1e-4, power=0.9, by_epoch=False,
+             begin=full_pass, end=max_iters),
+    ]
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=10)
+    cfg.default_hooks.logger = dict(
+        type='LoggerHook', interval=5, log_metric_by_epoch=False)
+    cfg.log_processor = dict(by_epoch=False)
     return cfg
 
 

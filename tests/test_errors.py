@@ -68,15 +68,6 @@ def test_sampler_the_hook_cannot_replace(work_dir):
                            'train_dataloader.sampler.*RepeatAugSampler')
 
 
-def test_iteration_based_loop_is_rejected(work_dir):
-    cfg = demo_config(work_dir, infobatch=dict(ratio=0.5))
-    cfg.train_cfg = dict(by_epoch=False, max_iters=10)
-    cfg.train_dataloader.sampler = dict(type='InfiniteSampler', shuffle=True)
-    for scheduler in cfg.param_scheduler:
-        scheduler.pop('convert_to_iter_based')
-        scheduler.by_epoch = False
-    _fails_before_training(cfg, ValueError, 'epoch-based')
-
 
 def test_explicit_config_wrapping_is_accepted(work_dir):
     """The data set wrapper and sampler may also be written in the config."""

@@ -50,7 +50,7 @@ def test_train_py_flags_cfg_options_and_resume(tmp_path):
     assert 'resumed epoch: 2' in out
     probe = torch.load(osp.join(work_dir, 'probe_rank0.pt'))
     assert [e['epoch'] for e in probe['epochs']] == [2, 3]
-    assert probe['epochs'][-1]['ledger']['epochs_done'] == 4
+    assert probe['epochs'][-1]['ledger']['passes_done'] == 4
     # the first run's logs and checkpoints are still there
     assert osp.exists(osp.join(work_dir, 'epoch_1.pth'))
     assert len([d for d in os.listdir(work_dir) if d[:4].isdigit()]) == 2

@@ -12,35 +12,46 @@ from torch.utils.data import Sampler
 class InfoBatchSampler(Sampler):
     """A :class:`~mmengine.dataset.DefaultSampler` over the kept samples.
 
-    Each epoch :class:`~mmib.engine.InfoBatchHook` hands it the sorted
-    indices to train (:meth:`set_kept_indices`); the sampler shuffles them
-    with ``seed + epoch`` and shards them across ranks exactly as
-    ``DefaultSampler`` shards the full data set, so ``len(sampler)`` (and the
-    data loader's length) is the shortened epoch and pruned samples are never
-    loaded. With all indices kept it yields the same order as
-    ``DefaultSampler`` with the same seed.
+    Each pass (epoch) :class:`~mmib.engine.InfoBatchHook` hands it the
+    sorted indices to train (:meth:`set_kept_indices`). The sampler draws a
+    random permutation of *all* indices, keeps the kept ones in that order,
+    and shards them across ranks exactly as ``DefaultSampler`` shards the
+    full data set, so ``len(sampler)`` (and the data loader's length) is the
+    shortened pass and pruned samples are never loaded.
+
+    The permutation of pass ``p`` is ``DefaultSampler``'s (a generator seeded
+    with ``seed + p``) or, with ``stream=True``, ``InfiniteSampler``'s (the
+    ``p``-th permutation of one generator seeded with ``seed``). With all
+    indices kept the order is therefore exactly that of the sampler it
+    replaces.
 
     Args:
         dataset (Sized): The training data set.
-        shuffle (bool): Whether to shuffle the kept indices. Defaults to True.
+        shuffle (bool): Whether to shuffle. Defaults to True.
         seed (int, optional): Shuffling seed, identical on all ranks. Defaults
             to None (a synchronised random seed).
         round_up (bool): Pad the kept list so every rank gets the same number
             of samples, as ``DefaultSampler`` does. Defaults to True.
+        stream (bool): Draw the passes' permutations as ``InfiniteSampler``
+            does. Defaults to False.
     """
 
     def __init__(self,
                  dataset: Sized,
                  shuffle: bool = True,
                  seed: Optional[int] = None,
-                 round_up: bool = True) -> None:
+                 round_up: bool = True,
+                 stream: bool = False) -> None:
         self.rank, self.world_size = get_dist_info()
         self.dataset = dataset
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else seed
         self.round_up = round_up
+        self.stream = stream
+        self._stream_state = None  # (next pass, generator) when stream=True
         self.epoch = 0
         self.kept_indices: Optional[torch.Tensor] = None
+        self._skip = 0
 
     @property
     def num_kept(self) -> int:
@@ -63,6 +74,18 @@ class InfoBatchSampler(Sampler):
             kept_indices = kept_indices.long().cpu()
         self.kept_indices = kept_indices
 
+    def skip_next(self, num_samples: int) -> None:
+        """Leave out the first ``num_samples`` of this rank's next pass.
+
+        Used when resuming in the middle of a pass: the pass continues with
+        exactly the samples the interrupted run had not trained yet, and
+        the skipped ones are never loaded. ``len`` is not changed.
+
+        Args:
+            num_samples (int): Samples of this rank to skip, once.
+        """
+        self._skip = int(num_samples)
+
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch that seeds the shuffle.
 
@@ -78,18 +101,39 @@ class InfoBatchSampler(Sampler):
             return math.ceil(self.num_kept / self.world_size) * self.world_size
         return self.num_kept
 
-    def __iter__(self) -> Iterator[int]:
-        kept = (torch.arange(len(self.dataset))
-                if self.kept_indices is None else self.kept_indices)
-        if self.shuffle:
+    def _permutation(self) -> torch.Tensor:
+        """A permutation of all indices for the current pass."""
+        n = len(self.dataset)
+        if not self.shuffle:
+            return torch.arange(n)
+        if not self.stream:
             generator = torch.Generator()
             generator.manual_seed(self.seed + self.epoch)
-            kept = kept[torch.randperm(kept.numel(), generator=generator)]
+            return torch.randperm(n, generator=generator)
+        if self._stream_state is None or self._stream_state[0] > self.epoch:
+            generator = torch.Generator()
+            generator.manual_seed(self.seed)
+            self._stream_state = [0, generator]
+        state = self._stream_state
+        while state[0] < self.epoch:  # fast-forward (e.g. after a resume)
+            torch.randperm(n, generator=state[1])
+            state[0] += 1
+        state[0] += 1
+        return torch.randperm(n, generator=state[1])
+
+    def __iter__(self) -> Iterator[int]:
+        order = self._permutation()
+        if self.kept_indices is not None:
+            kept = torch.zeros(order.numel(), dtype=torch.bool)
+            kept[self.kept_indices] = True
+            order = order[kept[order]]
         total_size = self.total_size
-        if total_size > kept.numel():
-            repeats = math.ceil(total_size / kept.numel())
-            kept = kept.repeat(repeats)[:total_size]
-        return iter(kept[self.rank:total_size:self.world_size].tolist())
+        if total_size > order.numel():
+            repeats = math.ceil(total_size / order.numel())
+            order = order.repeat(repeats)[:total_size]
+        shard = order[self.rank:total_size:self.world_size]
+        shard, self._skip = shard[self._skip:], 0
+        return iter(shard.tolist())
 
     def __len__(self) -> int:
         if self.round_up:

@@ -8,12 +8,15 @@ seeding that MMEngine installed, a custom batch sampler.
 """
 import copy
 
-from mmengine.dataset import DefaultSampler
+from mmengine.dataset import DefaultSampler, InfiniteSampler
 from torch.utils.data import DataLoader
 
 from ..datasets import InfoBatchDataset, InfoBatchSampler
 
-REPLACEABLE_SAMPLERS = (DefaultSampler, InfoBatchSampler)
+#: Samplers whose sampling InfoBatchSampler reproduces on the full data. An
+#: InfiniteSampler becomes a pass-by-pass InfoBatchSampler (its stream of
+#: reshuffled passes, cut at pass boundaries).
+REPLACEABLE_SAMPLERS = (DefaultSampler, InfiniteSampler, InfoBatchSampler)
 
 
 def loader_sampler(loader: DataLoader):
@@ -46,8 +49,9 @@ def wrap_train_dataloader(loader: DataLoader) -> DataLoader:
             'InfoBatchHook replaces train_dataloader.sampler with an '
             "InfoBatchSampler, but the config uses "
             f'{type(sampler).__name__}, whose sampling it cannot reproduce. '
-            "Use sampler=dict(type='DefaultSampler', shuffle=True) (its "
-            "shuffle, seed and round_up carry over) or "
+            "Use sampler=dict(type='DefaultSampler', shuffle=True) or "
+            "dict(type='InfiniteSampler', shuffle=True) (their shuffle and "
+            "seed carry over) or "
             "sampler=dict(type='InfoBatchSampler', shuffle=True).")
     if not isinstance(dataset, InfoBatchDataset):
         dataset = InfoBatchDataset(dataset)
@@ -56,7 +60,8 @@ def wrap_train_dataloader(loader: DataLoader) -> DataLoader:
             dataset,
             shuffle=getattr(sampler, 'shuffle', True),
             seed=sampler.seed,
-            round_up=getattr(sampler, 'round_up', True))
+            round_up=getattr(sampler, 'round_up', True),
+            stream=isinstance(sampler, InfiniteSampler))
 
     kwargs = dict(
         num_workers=loader.num_workers,

@@ -1,4 +1,5 @@
 """``InfoBatchHook``: InfoBatch's unbiased dynamic data pruning in MMEngine."""
+import functools
 import math
 from typing import Dict, List, Optional, Sequence, Union
 
@@ -7,18 +8,20 @@ from mmengine.dist import all_gather, get_world_size
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
-from mmengine.runner import EpochBasedTrainLoop
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from mmengine.structures import BaseDataElement
 
 from ...core import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
-                     num_pruning_epochs, plan_epoch, scheduler_steps_for_iter)
+                     full_data_steps, num_pruning_epochs, plan_epoch,
+                     scheduler_steps_for_iter)
 from ...datasets import INDEX_KEY
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
+from ..pass_iterator import PassIterator
 from ..per_sample_loss import PerSampleLossRecorder
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 CHECKPOINT_KEY = 'infobatch'
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 def batch_sample_indices(data_batch: DATA_BATCH) -> torch.Tensor:
@@ -43,7 +46,7 @@ def batch_sample_indices(data_batch: DATA_BATCH) -> torch.Tensor:
     raise RuntimeError(
         'InfoBatchHook: the training batch carries no sample indices '
         f'({INDEX_KEY!r}). The training data set must be wrapped by '
-        'InfoBatchDataset (the hook does this at before_run); if a custom '
+        'InfoBatchDataset (the hook does this at before_train); if a custom '
         'collate function drops metainfo, keep data_samples intact.')
 
 
@@ -57,21 +60,29 @@ class InfoBatchHook(Hook):
 
     Before training the hook wraps the training data set in
     :class:`~mmib.datasets.InfoBatchDataset` and replaces the sampler with
-    :class:`~mmib.datasets.InfoBatchSampler` (``DefaultSampler`` settings
-    carry over), and hooks the model's loss modules so each step records
-    per-sample losses and weights them (see
-    :class:`~mmib.engine.PerSampleLossRecorder`). Before each epoch it prunes
-    (:func:`~mmib.core.plan_epoch`), so the epoch trains only the kept
-    samples; after each step it stores the batch's losses as scores (all
-    ranks gather them) and advances iteration-based parameter schedules so
-    that they still cover their full shape over the shortened epochs.
+    :class:`~mmib.datasets.InfoBatchSampler` (``DefaultSampler`` and
+    ``InfiniteSampler`` settings carry over), and hooks the model's loss
+    modules so that each step records per-sample losses and weights them
+    (:class:`~mmib.engine.PerSampleLossRecorder`).
+
+    Training is a sequence of *passes* over the data: the epochs of an
+    ``EpochBasedTrainLoop``, or the sweeps an ``IterBasedTrainLoop`` makes
+    through the data. Before each pass the hook prunes
+    (:func:`~mmib.core.plan_epoch`) so the pass trains only the kept
+    samples. After each step it stores the batch's losses as scores (all
+    ranks gather them) and advances one *clock*, counted in full-data
+    iterations: iteration-based parameter schedules are stepped as many
+    times as the step stands for, so they keep their whole shape over the
+    shortened passes, and an iteration-based run stops when the clock
+    reaches the config's ``max_iters``, i.e. after as many passes over the
+    data as the full schedule, with fewer iterations.
 
     Args:
         ratio (float or Sequence[float]): Fraction of the below-threshold
-            samples pruned each epoch, in ``[0, 1)``; kept ones get weight
+            samples pruned each pass, in ``[0, 1)``; kept ones get weight
             ``1 / (1 - ratio)``. A list with ``threshold='quantile'`` gives
             one ratio per band. Defaults to 0.5.
-        delta (float): Fraction of the epochs that prune, in ``(0, 1]``; the
+        delta (float): Fraction of the passes that prune, in ``(0, 1]``; the
             last ``1 - delta`` train on all samples (annealing).
             Defaults to 0.875.
         threshold (str): ``'mean'`` (the paper) or ``'quantile'``.
@@ -84,7 +95,8 @@ class InfoBatchHook(Hook):
 
     # after ParamSchedulerHook (LOW, 70): the clock adds its scheduler steps
     # after that hook's one; before CheckpointHook (VERY_LOW, 90): a
-    # checkpoint holds the scores of the iteration it is saved at.
+    # checkpoint holds the state of the iteration it is saved at, and sees
+    # the exact last iteration of an iteration-based run.
     priority = 75
 
     def __init__(self,
@@ -105,8 +117,12 @@ class InfoBatchHook(Hook):
         self.plan: Optional[EpochPlan] = None
         self.recorder: Optional[PerSampleLossRecorder] = None
         self.ledger = dict(
-            samples_trained=0, iters_trained=0, epochs_done=0,
+            samples_trained=0, iters_trained=0, iters_full=0, passes_done=0,
             nonfinite_losses=0)
+        # the clock: current pass, iterations done in it, and the full-data
+        # iterations the run has covered so far
+        self.clock = dict(pass_index=0, pass_iter=0, pass_samples=0,
+                          full_iters=0)
         self._batch_indices: Optional[torch.Tensor] = None
         self._state_to_restore: Optional[dict] = None
 
@@ -122,39 +138,51 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner of the training process.
         """
         loop = runner.train_loop
-        if not isinstance(loop, EpochBasedTrainLoop):
+        if isinstance(loop, EpochBasedTrainLoop):
+            self.by_epoch = True
+        elif isinstance(loop, IterBasedTrainLoop):
+            self.by_epoch = False
+        else:
             raise ValueError(
-                'InfoBatchHook supports epoch-based training (train_cfg='
-                "dict(by_epoch=True, ...)); the config's train loop is "
-                f'{type(loop).__name__}.')
-        loop.dataloader = wrap_train_dataloader(loop.dataloader)
-        self.sampler = loader_sampler(loop.dataloader)
-        self.table = ScoreTable(len(loop.dataloader.dataset))
-        self.num_epochs = loop.max_epochs
-        self.full_epoch_len = len(loop.dataloader)
-        self.epoch_len = self.full_epoch_len
-        self.batch_size = loop.dataloader.batch_size or 1
-        self.layout = None if loop.dataloader.batch_size is None else \
-            BatchLayout(
-                batch_size=loop.dataloader.batch_size,
-                world_size=get_world_size(),
-                round_up=self.sampler.round_up,
-                drop_last=loop.dataloader.drop_last)
+                'InfoBatchHook supports EpochBasedTrainLoop and '
+                f'IterBasedTrainLoop; the config uses {type(loop).__name__}.')
+        loader = wrap_train_dataloader(loop.dataloader)
+        loop.dataloader = loader
+        self.loader = loader
+        self.sampler = loader_sampler(loader)
+        self.table = ScoreTable(len(loader.dataset))
+        self.full_pass_len = len(loader)  # no plan yet: the full data
+        self.pass_len = self.full_pass_len
+        if self.by_epoch:
+            self.target_full_iters = loop.max_epochs * self.full_pass_len
+        else:
+            self.target_full_iters = loop.max_iters
+        self.num_passes = self.target_full_iters / self.full_pass_len
+        self.batch_size = loader.batch_size or 1
+        self.layout = None if loader.batch_size is None else BatchLayout(
+            batch_size=loader.batch_size,
+            world_size=get_world_size(),
+            round_up=self.sampler.round_up,
+            drop_last=loader.drop_last)
         if self.seed is None:
             self.seed = runner.seed
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         self.recorder = PerSampleLossRecorder(model)
-        if self._state_to_restore is not None:
-            self.table.load_state_dict(self._state_to_restore['table'])
-            self.ledger.update(self._state_to_restore['ledger'])
-            self._state_to_restore = None
+        self._resumed_plan = self._restore(runner)
+        if not self.by_epoch:
+            loop.dataloader_iterator = PassIterator(
+                loader,
+                functools.partial(self._start_pass, runner=runner),
+                first_pass=self.clock['pass_index'],
+                skip_calls=runner.iter)
+        num_pruning = num_pruning_epochs(self.num_passes, self.policy.delta)
         runner.logger.info(
             f'InfoBatch: {len(self.table)} training samples, '
-            f'{self._describe_policy()}, pruning in epochs 1-'
-            f'{num_pruning_epochs(self.num_epochs, self.policy.delta)} of '
-            f'{self.num_epochs}; per-sample losses from '
-            f'{self.recorder.module_names}.')
+            f'{self._describe_policy()}; {self.num_passes:g} passes over '
+            f'the data ({self.full_pass_len} iterations each on the full '
+            f'data), passes 1-{num_pruning} prune, the rest anneal; '
+            f'per-sample losses from {self.recorder.module_names}.')
 
     def _describe_policy(self) -> str:
         policy = self.policy
@@ -167,104 +195,82 @@ class InfoBatchHook(Hook):
                                policy.weights))
         return f'quantile bands [{bands}]'
 
-    # -- epochs ------------------------------------------------------------
+    # -- passes ------------------------------------------------------------
     def before_train_epoch(self, runner) -> None:
-        """Prune: choose the samples of this epoch and their weights.
+        """Start the epoch's pass (epoch-based loops).
 
         Args:
             runner (Runner): The runner of the training process.
         """
-        plan = plan_epoch(self.table, self.policy, runner.epoch,
-                          self.num_epochs, self.seed, self.layout)
+        if self.by_epoch:
+            self._start_pass(runner.epoch, runner)
+
+    def _start_pass(self, pass_index: int, runner) -> None:
+        """Prune for pass ``pass_index`` and hand its samples to the sampler.
+
+        Args:
+            pass_index (int): 0-based pass (epoch) index.
+            runner (Runner): The runner of the training process.
+        """
+        resumed = self._resumed_plan
+        self._resumed_plan = None
+        if resumed is not None and resumed.epoch == pass_index:
+            plan = resumed  # continue an interrupted pass where it stopped
+        else:
+            plan = plan_epoch(self.table, self.policy, pass_index,
+                              self.num_passes, self.seed, self.layout)
+            self.clock.update(pass_index=pass_index, pass_iter=0,
+                              pass_samples=0)
         self.plan = plan
-        self._epoch_samples = 0
         full = plan.num_kept == plan.num_samples
+        self.sampler.set_epoch(pass_index)
         self.sampler.set_kept_indices(None if full else plan.kept_indices)
-        self.epoch_len = len(runner.train_dataloader)
+        self.pass_len = len(self.loader)
+        if self.clock['pass_iter']:
+            self.sampler.skip_next(self.clock['pass_iter'] * self.batch_size)
         self._update_max_iters(runner)
         if plan.annealing:
             what = 'all samples (annealing)'
         elif full:
-            what = 'all samples (no scores yet)' if not bool(
-                self.table.seen.any()) else 'all samples'
+            what = 'all samples' if bool(
+                self.table.seen.any()) else 'all samples (no scores yet)'
         else:
             what = (f'{plan.num_kept}/{plan.num_samples} samples, '
                     f'{plan.num_pruned} pruned below thresholds '
                     f'{[round(t, 6) for t in plan.thresholds.tolist()]}')
+        resumed_at = (f', resumed at iteration {self.clock["pass_iter"]}'
+                      if self.clock['pass_iter'] else '')
         runner.logger.info(
-            f'InfoBatch epoch {runner.epoch + 1}/{self.num_epochs}: training '
-            f'{what} in {self.epoch_len} iterations '
-            f'(full data: {self.full_epoch_len}).')
+            f'InfoBatch pass {pass_index + 1}/{self.num_passes:g}: training '
+            f'{what} in {self.pass_len} iterations (full data: '
+            f'{self.full_pass_len}){resumed_at}.')
 
     def _update_max_iters(self, runner) -> None:
-        """Estimate the run's iterations; exact from the last epoch on."""
-        epoch = runner.epoch
-        pruning_left = max(
-            0,
-            num_pruning_epochs(self.num_epochs, self.policy.delta) -
-            (epoch + 1))
-        full_left = self.num_epochs - epoch - 1 - pruning_left
-        pruned_len = (self.epoch_len
-                      if self.plan.num_kept < self.plan.num_samples else
-                      self.full_epoch_len)
-        max_iters = (
-            runner.iter + self.epoch_len + pruning_left * pruned_len +
-            full_left * self.full_epoch_len)
-        runner.train_loop._max_iters = max_iters
-        runner.message_hub.update_info('max_iters', max_iters)
-
-    def after_train_epoch(self, runner) -> None:
-        """Log what the epoch trained and the savings so far.
-
-        Args:
-            runner (Runner): The runner of the training process.
-        """
-        self.ledger['epochs_done'] += 1
-        if self.ledger['nonfinite_losses']:
-            runner.logger.warning(
-                f"InfoBatch: {self.ledger['nonfinite_losses']} non-finite "
-                'per-sample losses so far were not stored as scores.')
-        runner.logger.info(f'InfoBatch savings so far: {self.summary()}')
-
-    def after_train(self, runner) -> None:
-        """Log the savings of the whole run.
-
-        Args:
-            runner (Runner): The runner of the training process.
-        """
-        runner.logger.info(f'InfoBatch finished: {self.summary()}')
-
-    def savings(self) -> Dict[str, float]:
-        """Forward/backward passes trained against the full-data run.
-
-        Returns:
-            dict: ``samples_trained`` (forward/backward passes, all ranks,
-            padding included), ``samples_full`` (epochs done x data set
-            size), ``iters_trained``, ``iters_full``, and the saved
-            fractions ``saved_samples`` and ``saved_iters``.
-        """
-        epochs = self.ledger['epochs_done']
-        samples_full = epochs * len(self.table) if self.table else 0
-        iters_full = epochs * self.full_epoch_len
-        result = dict(
-            samples_trained=self.ledger['samples_trained'],
-            samples_full=samples_full,
-            iters_trained=self.ledger['iters_trained'],
-            iters_full=iters_full)
-        result['saved_samples'] = (1 - result['samples_trained'] /
-                                   samples_full) if samples_full else 0.0
-        result['saved_iters'] = (1 - result['iters_trained'] /
-                                 iters_full) if iters_full else 0.0
-        return result
-
-    def summary(self) -> str:
-        """One line on the savings."""
-        s = self.savings()
-        return (f"trained {s['samples_trained']} samples of "
-                f"{s['samples_full']} for the full data "
-                f"(saved {100 * s['saved_samples']:.1f}%), "
-                f"{s['iters_trained']} iterations of {s['iters_full']} "
-                f"(saved {100 * s['saved_iters']:.1f}%)")
+        """Estimate the run's iterations (for the ETA and last-iteration
+        checks); exact from the last pass on for epoch-based loops."""
+        loop = runner.train_loop
+        done_full = full_data_steps(self.clock['pass_iter'], self.pass_len,
+                                    self.full_pass_len)
+        after_pass = (self.clock['full_iters'] - done_full +
+                      self.full_pass_len)
+        passes_left = max(0.0, (self.target_full_iters - after_pass) /
+                          self.full_pass_len)
+        pruning_left = min(
+            passes_left,
+            max(0,
+                num_pruning_epochs(self.num_passes, self.policy.delta) -
+                (self.clock['pass_index'] + 1)))
+        shrink = (self.pass_len / self.full_pass_len
+                  if self.plan.num_kept < self.plan.num_samples else 1.0)
+        future = (pruning_left * shrink + passes_left - pruning_left) * \
+            self.full_pass_len
+        estimate = loop.iter + self.pass_len - self.clock['pass_iter'] + \
+            math.ceil(future)
+        if not self.by_epoch:
+            # never stop early on an estimate: the clock decides the end
+            estimate = max(estimate, loop.iter + 1)
+        loop._max_iters = estimate
+        runner.message_hub.update_info('max_iters', estimate)
 
     # -- iterations --------------------------------------------------------
     def before_train_iter(self,
@@ -275,7 +281,7 @@ class InfoBatchHook(Hook):
 
         Args:
             runner (Runner): The runner of the training process.
-            batch_idx (int): Index of the batch in the epoch.
+            batch_idx (int): Index of the batch.
             data_batch (dict): The batch from the data loader.
         """
         indices = batch_sample_indices(data_batch)
@@ -287,11 +293,11 @@ class InfoBatchHook(Hook):
                          batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
-        """Store the batch's losses as scores and advance the schedules.
+        """Store the batch's losses as scores and advance the clock.
 
         Args:
             runner (Runner): The runner of the training process.
-            batch_idx (int): Index of the batch in the epoch.
+            batch_idx (int): Index of the batch.
             data_batch (dict): The batch from the data loader.
             outputs (dict, optional): The model's log variables.
         """
@@ -307,20 +313,87 @@ class InfoBatchHook(Hook):
         self.ledger['nonfinite_losses'] += self.table.update(indices, losses)
         self.ledger['samples_trained'] += indices.numel()
         self.ledger['iters_trained'] += 1
-        self._epoch_samples += indices.numel()
-        # full-data passes for the same progress: whole epochs, plus the
-        # done share of this epoch's (padded) samples
-        done = (self.ledger['epochs_done'] +
-                self._epoch_samples / self.sampler.total_size)
-        runner.message_hub.update_scalar(
-            'train/infobatch_saved',
-            1 - self.ledger['samples_trained'] / (done * len(self.table)))
-        extra = scheduler_steps_for_iter(batch_idx, self.epoch_len,
-                                         self.full_epoch_len) - 1
-        for _ in range(extra):
+        self.clock['pass_samples'] += indices.numel()
+        self._advance_clock(runner)
+        runner.message_hub.update_scalar('train/infobatch_saved',
+                                         self.savings()['saved_samples'])
+
+    def _advance_clock(self, runner) -> None:
+        clock = self.clock
+        steps = scheduler_steps_for_iter(clock['pass_iter'], self.pass_len,
+                                         self.full_pass_len)
+        steps = min(steps, self.target_full_iters - clock['full_iters'])
+        for _ in range(steps - 1):  # ParamSchedulerHook made one step
             for scheduler in self._iteration_schedulers(runner):
                 scheduler.step()
+        clock['full_iters'] += steps
+        self.ledger['iters_full'] += steps
+        clock['pass_iter'] += 1
+        if clock['pass_iter'] == self.pass_len:
+            self._end_pass(runner)
+        if not self.by_epoch:
+            if clock['full_iters'] >= self.target_full_iters:
+                runner.train_loop._max_iters = runner.iter + 1  # the last
+            elif runner.train_loop.max_iters <= runner.iter + 1:
+                runner.train_loop._max_iters = runner.iter + 2
 
+    def _end_pass(self, runner) -> None:
+        self.ledger['passes_done'] += 1
+        self.clock.update(
+            pass_index=self.clock['pass_index'] + 1,
+            pass_iter=0,
+            pass_samples=0)
+        if self.ledger['nonfinite_losses']:
+            runner.logger.warning(
+                f"InfoBatch: {self.ledger['nonfinite_losses']} non-finite "
+                'per-sample losses so far were not stored as scores.')
+        runner.logger.info(f'InfoBatch savings so far: {self.summary()}')
+
+    def after_train(self, runner) -> None:
+        """Log the savings of the whole run.
+
+        Args:
+            runner (Runner): The runner of the training process.
+        """
+        runner.logger.info(f'InfoBatch finished: {self.summary()}')
+
+    # -- savings -----------------------------------------------------------
+    def savings(self) -> Dict[str, float]:
+        """Forward/backward passes trained against the full-data run.
+
+        Returns:
+            dict: ``samples_trained`` (forward/backward passes, all ranks,
+            padding included), ``samples_full`` (what the full data takes
+            for the same number of passes), ``iters_trained``,
+            ``iters_full`` (the full-data iterations covered), and the saved
+            fractions ``saved_samples`` and ``saved_iters``.
+        """
+        passes = self.ledger['passes_done']
+        if self.clock['pass_samples']:  # the share of the current pass
+            passes += self.clock['pass_samples'] / self.sampler.total_size
+        samples_full = round(passes * len(self.table)) if self.table else 0
+        result = dict(
+            samples_trained=self.ledger['samples_trained'],
+            samples_full=samples_full,
+            iters_trained=self.ledger['iters_trained'],
+            iters_full=self.ledger['iters_full'])
+        result['saved_samples'] = (1 - result['samples_trained'] /
+                                   samples_full) if samples_full else 0.0
+        result['saved_iters'] = (1 - result['iters_trained'] /
+                                 result['iters_full']
+                                 ) if result['iters_full'] else 0.0
+        return result
+
+    def summary(self) -> str:
+        """One line on the savings."""
+        s = self.savings()
+        return (f"trained {s['samples_trained']} samples of "
+                f"{s['samples_full']} for the full data "
+                f"(saved {100 * s['saved_samples']:.1f}%), "
+                f"{s['iters_trained']} iterations of {s['iters_full']} "
+                f"(saved {100 * s['saved_iters']:.1f}%)")
+
+    # -- helpers -----------------------------------------------------------
     def _gather(self, indices: torch.Tensor, losses: torch.Tensor):
         """All-gather ``(index, loss)`` pairs with one integer collective.
 
@@ -349,7 +422,7 @@ class InfoBatchHook(Hook):
 
     # -- checkpoints -------------------------------------------------------
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Save the scores and the savings ledger.
+        """Save the scores, the clock, the current plan and the ledger.
 
         Args:
             runner (Runner): The runner of the training process.
@@ -361,10 +434,17 @@ class InfoBatchHook(Hook):
             version=STATE_VERSION,
             table=self.table.state_dict(),
             ledger=dict(self.ledger),
+            clock=dict(self.clock),
+            plan=dict(
+                epoch=self.plan.epoch,
+                kept_indices=self.plan.kept_indices.clone(),
+                weights=self.plan.weights.clone(),
+                thresholds=self.plan.thresholds.clone(),
+                annealing=self.plan.annealing),
             ratios=list(self.policy.ratios))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Keep the scores and the ledger to restore when resuming.
+        """Keep the InfoBatch state to restore when resuming.
 
         Args:
             runner (Runner): The runner of the training process.
@@ -378,3 +458,21 @@ class InfoBatchHook(Hook):
                                'state; scores start fresh.')
             return
         self._state_to_restore = state
+
+    def _restore(self, runner) -> Optional[EpochPlan]:
+        """Apply a resumed state; return the plan of an interrupted pass."""
+        state, self._state_to_restore = self._state_to_restore, None
+        if state is None:  # a fresh run, or a checkpoint without InfoBatch
+            if self.by_epoch:
+                self.clock.update(
+                    pass_index=runner.epoch,
+                    full_iters=runner.epoch * self.full_pass_len)
+            else:
+                self.clock['full_iters'] = runner.iter
+            return None
+        self.table.load_state_dict(state['table'])
+        self.ledger.update(state['ledger'])
+        self.clock.update(state['clock'])
+        if not self.clock['pass_iter']:
+            return None
+        return EpochPlan(**state['plan'])
