@@ -35,7 +35,8 @@ class RecordingHook(Hook):
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
         self._indices = [
-            int(s.metainfo['sample_idx']) for s in data_batch['data_samples']
+            s.metainfo.get('sample_idx', s.metainfo.get('img_path'))
+            for s in data_batch['data_samples']
         ]
         self._lr = runner.optim_wrapper.get_lr()['lr'][0]
         infobatch = [h for h in runner.hooks

@@ -1,8 +1,9 @@
 """A probe hook for the subprocess tests (imported via custom_imports).
 
-Each rank saves, per epoch, the InfoBatch plan's kept indices, the indices
-it trained, the score table after the epoch and the savings ledger, to
-``{work_dir}/probe_rank{rank}.pt``.
+Each rank saves, per pass (epoch), the InfoBatch plan's kept indices, the
+indices it trained, the score table after the pass and the savings ledger,
+to ``{work_dir}/probe_rank{rank}.pt``. Works for epoch- and iteration-based
+loops (it follows the InfoBatch hook's pass clock).
 """
 import torch
 from mmengine.dist import get_rank
@@ -21,13 +22,18 @@ class InfoBatchProbeHook(Hook):
         self.infobatch = next(h for h in runner.hooks
                               if type(h).__name__ == 'InfoBatchHook')
 
-    def before_train_epoch(self, runner):
+    def _new_pass(self, pass_index):
         self.epochs.append(
             dict(
-                epoch=runner.epoch,
+                epoch=pass_index,
                 kept=self.infobatch.plan.kept_indices.clone(),
                 trained=[],
                 losses=[]))
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None):
+        pass_index = self.infobatch.clock['pass_index']
+        if not self.epochs or self.epochs[-1]['epoch'] != pass_index:
+            self._new_pass(pass_index)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):
@@ -37,9 +43,10 @@ class InfoBatchProbeHook(Hook):
         ]
         record['losses'].append(float(outputs['loss'].detach()))
 
-    def after_train_epoch(self, runner):
-        self.epochs[-1]['scores'] = self.infobatch.table.scores.clone()
-        self.epochs[-1]['ledger'] = dict(self.infobatch.ledger)
+        if self.infobatch.clock['pass_iter'] == 0:  # the pass just ended
+            record['scores'] = self.infobatch.table.scores.clone()
+            record['seen'] = self.infobatch.table.seen.clone()
+            record['ledger'] = dict(self.infobatch.ledger)
 
     def after_train(self, runner):
         torch.save(

@@ -8,6 +8,7 @@ seeding that MMEngine installed, a custom batch sampler.
 """
 import copy
 
+import torch
 from mmengine.dataset import DefaultSampler, InfiniteSampler
 from torch.utils.data import DataLoader
 
@@ -24,11 +25,18 @@ def loader_sampler(loader: DataLoader):
     return getattr(loader.batch_sampler, 'sampler', loader.sampler)
 
 
-def wrap_train_dataloader(loader: DataLoader) -> DataLoader:
+def wrap_train_dataloader(loader: DataLoader,
+                          own_generator: bool = False) -> DataLoader:
     """Return ``loader`` with an InfoBatch data set and sampler.
 
     Args:
         loader (DataLoader): The runner's training data loader.
+        own_generator (bool): Give the new loader a generator of its own
+            (seeded with the sampler's seed) when it has none, so that
+            starting an iterator (which draws the workers' base seed) does
+            not draw from the global torch RNG. For iteration-based runs:
+            they start an iterator per pass where an ``InfiniteSampler``
+            run starts one in all. Defaults to False.
 
     Returns:
         DataLoader: ``loader`` itself when it already has both, else a new
@@ -63,6 +71,10 @@ def wrap_train_dataloader(loader: DataLoader) -> DataLoader:
             round_up=getattr(sampler, 'round_up', True),
             stream=isinstance(sampler, InfiniteSampler))
 
+    generator = loader.generator
+    if own_generator and generator is None:
+        generator = torch.Generator()
+        generator.manual_seed(sampler.seed)
     kwargs = dict(
         num_workers=loader.num_workers,
         collate_fn=loader.collate_fn,
@@ -70,7 +82,7 @@ def wrap_train_dataloader(loader: DataLoader) -> DataLoader:
         timeout=loader.timeout,
         worker_init_fn=loader.worker_init_fn,
         multiprocessing_context=loader.multiprocessing_context,
-        generator=loader.generator,
+        generator=generator,
         prefetch_factor=loader.prefetch_factor,
         persistent_workers=loader.persistent_workers,
         pin_memory_device=loader.pin_memory_device)

@@ -9,9 +9,19 @@ being recorded:
 
 1. the pre-hook switches the module to ``reduction='none'``;
 2. the forward hook receives the element-wise loss (first dimension = the
-   batch), adds each sample's mean over its elements to that sample's score,
-   and returns the reduction the module would have returned, with every
-   element multiplied by its sample's InfoBatch weight.
+   batch), adds each sample's mean over its *valid* elements to that
+   sample's score, and returns the reduction the module would have
+   returned, with every element multiplied by its sample's InfoBatch
+   weight.
+
+Valid elements: when the call passes a ``label`` of the loss's shape and an
+``ignore_index`` (mmseg's decode heads do, with 255 on ADE20K), the pixels
+labelled ``ignore_index`` take no part in a sample's score, and a sample
+without valid pixels gets no score this step. The reduction follows the
+module: mmseg's ``CrossEntropyLoss`` averages over all pixels of the batch
+by default and over the valid pixels of the batch with
+``avg_non_ignore=True``; both are kept, each pixel weighted by its sample's
+weight.
 
 So the head, the loss dict and ``parse_losses`` stay untouched and, with all
 weights 1, the back-propagated loss equals the model's own (to float
@@ -149,19 +159,21 @@ class PerSampleLossRecorder:
 
         return pre_hook
 
-    def _avg_factor(self, module: nn.Module, args: tuple,
-                    kwargs: dict) -> Optional[float]:
-        if 'avg_factor' in kwargs:
-            return kwargs['avg_factor']
+    def _call_arguments(self, module: nn.Module, args: tuple,
+                        kwargs: dict) -> dict:
+        """The loss call's arguments by name, defaults included."""
         signature = self._signatures.get(type(module))
         if signature is None:
             signature = inspect.signature(module.forward)
             self._signatures[type(module)] = signature
         try:
-            bound = signature.bind_partial(*args, **kwargs)
+            bound = signature.bind(*args, **kwargs)
         except TypeError:
-            return None
-        return bound.arguments.get('avg_factor')
+            return dict(kwargs)
+        bound.apply_defaults()
+        arguments = dict(bound.arguments)
+        arguments.update(arguments.pop('kwargs', None) or {})
+        return arguments
 
     def _make_post_hook(self, name: str) -> Callable:
 
@@ -171,7 +183,8 @@ class PerSampleLossRecorder:
                 return None  # not recording, or the caller chose a reduction
             module.reduction = reduction
             step = self._step
-            avg_factor = self._avg_factor(module, args, kwargs)
+            arguments = self._call_arguments(module, args, kwargs)
+            avg_factor = arguments.get('avg_factor')
             if not isinstance(output, torch.Tensor):
                 self._note_unsplittable(
                     name, f'returns a {type(output).__name__}, not a tensor')
@@ -180,12 +193,16 @@ class PerSampleLossRecorder:
                 self._note_unsplittable(
                     name, "returns a scalar even with reduction='none'")
                 return output
+            valid = _valid_mask(output, arguments)
+            if (reduction == 'mean' and avg_factor is None and valid is not None
+                    and getattr(module, 'avg_non_ignore', False)):
+                avg_factor = valid.sum().item()  # as mmseg's cross_entropy
             if output.shape[0] != step.batch_size:
                 self._note_unsplittable(
                     name, f'returns shape {tuple(output.shape)} whose first '
                     f'dimension is not the batch ({step.batch_size})')
                 return _reduce(output, reduction, avg_factor)
-            step.add_scores(output.reshape(step.batch_size, -1).mean(1))
+            step.add_scores(_per_sample_mean(output, valid))
             weights = step.weights.to(output.device, output.dtype)
             weighted = output * weights.reshape((-1, ) + (1, ) *
                                                 (output.ndim - 1))
@@ -200,6 +217,30 @@ class PerSampleLossRecorder:
                 f'InfoBatch: loss module `{name}` {why}; its loss is kept '
                 'as it is (not weighted, not part of the scores).',
                 logger='current')
+
+
+def _valid_mask(output: torch.Tensor,
+                arguments: dict) -> Optional[torch.Tensor]:
+    """Elements whose label is not ``ignore_index``, if the call says so."""
+    label = arguments.get('label')
+    ignore_index = arguments.get('ignore_index')
+    if (ignore_index is None or not isinstance(label, torch.Tensor)
+            or label.shape != output.shape or label.is_floating_point()):
+        return None
+    return label != ignore_index
+
+
+def _per_sample_mean(output: torch.Tensor,
+                     valid: Optional[torch.Tensor]) -> torch.Tensor:
+    """Each sample's mean loss over its (valid) elements; NaN for none."""
+    flat = output.detach().float().reshape(output.shape[0], -1)
+    if valid is None:
+        return flat.mean(1)
+    valid = valid.reshape(output.shape[0], -1)
+    count = valid.sum(1)
+    total = (flat * valid).sum(1)
+    return torch.where(count > 0, total / count.clamp(min=1),
+                       torch.full_like(total, float('nan')))
 
 
 def _reduce(loss: torch.Tensor, reduction: str,

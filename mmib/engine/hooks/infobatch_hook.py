@@ -118,11 +118,11 @@ class InfoBatchHook(Hook):
         self.recorder: Optional[PerSampleLossRecorder] = None
         self.ledger = dict(
             samples_trained=0, iters_trained=0, iters_full=0, passes_done=0,
-            nonfinite_losses=0)
+            unscored=0)
         # the clock: current pass, iterations done in it, and the full-data
         # iterations the run has covered so far
         self.clock = dict(pass_index=0, pass_iter=0, pass_samples=0,
-                          full_iters=0)
+                          pass_unscored=0, full_iters=0)
         self._batch_indices: Optional[torch.Tensor] = None
         self._state_to_restore: Optional[dict] = None
 
@@ -146,7 +146,8 @@ class InfoBatchHook(Hook):
             raise ValueError(
                 'InfoBatchHook supports EpochBasedTrainLoop and '
                 f'IterBasedTrainLoop; the config uses {type(loop).__name__}.')
-        loader = wrap_train_dataloader(loop.dataloader)
+        loader = wrap_train_dataloader(
+            loop.dataloader, own_generator=not self.by_epoch)
         loop.dataloader = loader
         self.loader = loader
         self.sampler = loader_sampler(loader)
@@ -220,7 +221,7 @@ class InfoBatchHook(Hook):
             plan = plan_epoch(self.table, self.policy, pass_index,
                               self.num_passes, self.seed, self.layout)
             self.clock.update(pass_index=pass_index, pass_iter=0,
-                              pass_samples=0)
+                              pass_samples=0, pass_unscored=0)
         self.plan = plan
         full = plan.num_kept == plan.num_samples
         self.sampler.set_epoch(pass_index)
@@ -310,7 +311,9 @@ class InfoBatchHook(Hook):
                 'InfoBatch needs a loss that can be split per sample; a loss '
                 'that the head already reduces to a scalar cannot be.')
         indices, losses = self._gather(self._batch_indices, losses)
-        self.ledger['nonfinite_losses'] += self.table.update(indices, losses)
+        unscored = self.table.update(indices, losses)
+        self.ledger['unscored'] += unscored
+        self.clock['pass_unscored'] += unscored
         self.ledger['samples_trained'] += indices.numel()
         self.ledger['iters_trained'] += 1
         self.clock['pass_samples'] += indices.numel()
@@ -338,15 +341,17 @@ class InfoBatchHook(Hook):
                 runner.train_loop._max_iters = runner.iter + 2
 
     def _end_pass(self, runner) -> None:
+        if self.clock['pass_unscored']:
+            runner.logger.warning(
+                f"InfoBatch: {self.clock['pass_unscored']} per-sample losses "
+                'of this pass were not stored as scores (NaN/inf, or no '
+                'valid pixel): those samples keep their previous score.')
         self.ledger['passes_done'] += 1
         self.clock.update(
             pass_index=self.clock['pass_index'] + 1,
             pass_iter=0,
-            pass_samples=0)
-        if self.ledger['nonfinite_losses']:
-            runner.logger.warning(
-                f"InfoBatch: {self.ledger['nonfinite_losses']} non-finite "
-                'per-sample losses so far were not stored as scores.')
+            pass_samples=0,
+            pass_unscored=0)
         runner.logger.info(f'InfoBatch savings so far: {self.summary()}')
 
     def after_train(self, runner) -> None:

@@ -1,0 +1,112 @@
+"""Per-sample losses from real OpenMMLab loss modules (plain tensors)."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import mmib  # noqa: F401
+from mmib.engine import PerSampleLossRecorder, find_loss_modules
+
+
+class Head(nn.Module):
+    """Calls its loss module as an mmseg decode head does."""
+
+    def __init__(self, loss):
+        super().__init__()
+        self.loss_decode = loss
+
+    def forward(self, logits, label):
+        return self.loss_decode(logits, label, weight=None, ignore_index=255)
+
+
+def seg_batch(seed=0, n=3, classes=5, size=6):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, classes, size, size, generator=g)
+    label = torch.randint(0, classes, (n, size, size), generator=g)
+    label[0, :2] = 255  # some ignored pixels
+    label[2] = 255  # a sample without any valid pixel
+    return logits, label
+
+
+@pytest.mark.parametrize('avg_non_ignore', [False, True])
+def test_mmseg_cross_entropy_scores_and_weights(avg_non_ignore):
+    from mmseg.models.losses import CrossEntropyLoss
+
+    loss = CrossEntropyLoss(loss_weight=0.4, avg_non_ignore=avg_non_ignore)
+    head = Head(loss)
+    logits, label = seg_batch()
+    own = head(logits, label)  # mmseg's loss, nothing recorded
+
+    recorder = PerSampleLossRecorder(head)
+    recorder.start_step(torch.ones(3))
+    unweighted = head(logits, label)
+    scores = recorder.finish_step()
+    torch.testing.assert_close(unweighted, own, rtol=1e-5, atol=1e-7)
+    assert loss.reduction == 'mean'  # restored
+
+    pixel = 0.4 * F.cross_entropy(logits, label, reduction='none',
+                                  ignore_index=255)
+    valid = label != 255
+    for i in (0, 1):
+        expected = pixel[i][valid[i]].mean()
+        torch.testing.assert_close(scores[i], expected)
+    assert torch.isnan(scores[2])  # no valid pixel: no score
+
+    recorder.start_step(torch.tensor([2.0, 1.0, 1.0]))
+    weighted = head(logits, label)
+    recorder.finish_step()
+    denom = valid.sum() if avg_non_ignore else pixel.numel()
+    expected = (2 * pixel[0].sum() + pixel[1].sum() + pixel[2].sum()) / denom
+    torch.testing.assert_close(weighted, expected, rtol=1e-5, atol=1e-7)
+
+
+def test_mmpretrain_cross_entropy_with_avg_factor():
+    from mmpretrain.models.losses import CrossEntropyLoss
+
+    class ClsHead(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.loss_module = CrossEntropyLoss(loss_weight=1.0)
+
+        def forward(self, score, target):
+            return self.loss_module(score, target, avg_factor=score.size(0))
+
+    head = ClsHead()
+    score, target = torch.randn(4, 3), torch.tensor([0, 2, 1, 1])
+    own = head(score, target)
+    recorder = PerSampleLossRecorder(head)
+    recorder.start_step(torch.tensor([1.0, 2.0, 1.0, 2.0]))
+    weighted = head(score, target)
+    scores = recorder.finish_step()
+    per_sample = F.cross_entropy(score, target, reduction='none')
+    torch.testing.assert_close(scores, per_sample)
+    torch.testing.assert_close(
+        weighted, (per_sample * torch.tensor([1., 2., 1., 2.])).mean())
+    assert own.ndim == 0
+
+
+def test_nested_loss_modules_are_hooked_once():
+    from mmpretrain.models.losses import LabelSmoothLoss
+
+    model = nn.Module()
+    model.loss = LabelSmoothLoss(label_smooth_val=0.1)
+    assert [n for n, _ in find_loss_modules(model)] == ['loss']
+
+
+def test_unsplittable_output_is_kept_and_named_once(caplog):
+
+    class AlwaysScalar(nn.Module):
+        reduction = 'mean'
+
+        def forward(self, x):
+            return x.mean()
+
+    model = nn.Module()
+    model.scalar = AlwaysScalar()
+    recorder = PerSampleLossRecorder(model)
+    recorder.start_step(torch.ones(2))
+    out = model.scalar(torch.ones(2, 3))
+    assert out.ndim == 0
+    assert recorder.finish_step() is None
+    assert 'scalar' in recorder._unsplittable
