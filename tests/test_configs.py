@@ -49,3 +49,26 @@ def test_cifar_recipe_trains_with_infobatch(work_dir):
     assert savings['samples_full'] == 3 * 96
     assert 0 < savings['saved_samples'] < 0.5
     assert runner.iter == savings['iters_trained'] == runner.max_iters
+
+
+SEG_CONFIGS = sorted(
+    glob.glob(osp.join(REPO, 'configs', 'segmentation', 'upernet_r50_*.py')))
+
+
+@pytest.mark.parametrize('path', SEG_CONFIGS, ids=osp.basename)
+def test_ade20k_config_is_mmseg_recipe_plus_the_hook(path):
+    from mmengine.registry import HOOKS
+    cfg = Config.fromfile(path)
+    assert cfg.default_scope == 'mmseg'
+    assert cfg.train_cfg.type == 'IterBasedTrainLoop'
+    assert cfg.train_cfg.max_iters in (80000, 160000)
+    assert cfg.train_dataloader.sampler.type == 'InfiniteSampler'
+    assert cfg.train_dataloader.dataset.type == 'ADE20KDataset'
+    assert cfg.model.decode_head.num_classes == 150
+    assert len(cfg.custom_hooks) == 1
+    hook = HOOKS.build(cfg.custom_hooks[0])
+    if 'quantile' in path:
+        assert hook.policy.quantiles == (0.2, 0.85)
+        assert hook.policy.weights == (4.0, 2.0)
+    else:
+        assert hook.policy.threshold == 'mean'
