@@ -252,3 +252,13 @@ def test_layout_with_drop_last_changes_nothing():
     layout = BatchLayout(batch_size=13, drop_last=True)
     assert plan_epoch(table, MEAN_HALF, 1, 10, 0, layout).num_kept == 14
     assert BatchLayout(batch_size=13).has_batch_of_one(14)
+
+
+def test_score_momentum_averages_seen_scores():
+    table = ScoreTable(3, momentum=0.5)
+    table.update(torch.tensor([0, 1]), torch.tensor([4.0, 2.0]))
+    table.update(torch.tensor([0, 2]), torch.tensor([2.0, 6.0]))
+    # sample 0: 0.5 * 4 + 0.5 * 2; sample 2 was unseen: its loss
+    assert table.scores.tolist() == [3.0, 2.0, 6.0]
+    with pytest.raises(ValueError, match='score_momentum=1.0'):
+        ScoreTable(3, momentum=1.0)

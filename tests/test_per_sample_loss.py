@@ -110,3 +110,60 @@ def test_unsplittable_output_is_kept_and_named_once(caplog):
     assert out.ndim == 0
     assert recorder.finish_step() is None
     assert 'scalar' in recorder._unsplittable
+
+
+@pytest.mark.parametrize('channel', [None, 3])
+def test_mae_pixel_reconstruction_loss_per_sample(channel):
+    from mmpretrain.models.losses import PixelReconstructionLoss
+
+    model = nn.Module()
+    model.loss = PixelReconstructionLoss(criterion='L2', channel=channel)
+    g = torch.Generator().manual_seed(0)
+    pred = torch.randn(3, 16, 12, generator=g)
+    target = torch.randn(3, 16, 12, generator=g)
+    mask = (torch.rand(3, 16, generator=g) < 0.75).float()
+    own = model.loss(pred, target, mask)
+
+    recorder = PerSampleLossRecorder(model)
+    assert recorder.module_names == ['loss']
+    recorder.start_step(torch.ones(3))
+    same = model.loss(pred, target, mask)
+    scores = recorder.finish_step()
+    torch.testing.assert_close(same, own)
+    per_patch = ((pred - target)**2).mean(-1)
+    ch = channel or 1
+    expected = (per_patch * mask).sum(1) / mask.sum(1) / ch
+    torch.testing.assert_close(scores, expected)
+
+    w = torch.tensor([2.0, 1.0, 0.5])
+    recorder.start_step(w)
+    weighted = model.loss(pred, target, mask)
+    recorder.finish_step()
+    torch.testing.assert_close(
+        weighted, (per_patch * mask * w[:, None]).sum() / mask.sum() / ch)
+
+
+def test_simmim_shaped_reconstruction_loss_per_sample():
+    """SimMIM: pixel-level (B, 3, H, W) loss, (B, 1, H, W) mask, channel=3."""
+    from mmpretrain.models.losses import PixelReconstructionLoss
+
+    model = nn.Module()
+    model.loss = PixelReconstructionLoss(criterion='L1', channel=3)
+    g = torch.Generator().manual_seed(1)
+    pred = torch.randn(2, 3, 8, 8, generator=g)
+    target = torch.randn(2, 3, 8, 8, generator=g)
+    mask = (torch.rand(2, 1, 8, 8, generator=g) < 0.6).float()
+    own = model.loss(pred, target, mask)
+    recorder = PerSampleLossRecorder(model)
+    recorder.start_step(torch.tensor([1.0, 3.0]))
+    weighted = model.loss(pred, target, mask)
+    scores = recorder.finish_step()
+    l1 = (pred - target).abs()
+    expected = (l1 * mask).sum((1, 2, 3)) / mask.sum((1, 2, 3)) / 3
+    torch.testing.assert_close(scores, expected)
+    w = torch.tensor([1.0, 3.0]).reshape(2, 1, 1, 1)
+    torch.testing.assert_close(weighted,
+                               (l1 * w * mask).sum() / mask.sum() / 3)
+    recorder.start_step(torch.ones(2))
+    torch.testing.assert_close(model.loss(pred, target, mask), own)
+    recorder.finish_step()

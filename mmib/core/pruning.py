@@ -137,19 +137,30 @@ def derive_seed(seed: int, epoch: int) -> int:
 
 
 class ScoreTable:
-    """The latest score (training loss) of every sample.
+    """The score (training loss) of every sample.
 
-    Samples that were never scored are *unseen*: they take no part in the
-    thresholds and are never pruned, so the first epoch trains everything.
+    By default a score is the sample's latest loss (the paper). With
+    ``momentum > 0`` it is an exponential moving average, ``momentum * old +
+    (1 - momentum) * new``, which smooths losses that are noisy from pass to
+    pass (e.g. MAE's random masks). Samples never scored are *unseen*: they
+    take no part in the thresholds and are never pruned, so the first epoch
+    trains everything.
 
     Args:
         num_samples (int): Length of the data set.
+        momentum (float): Weight of the old score, in ``[0, 1)``.
+            Defaults to 0 (the latest loss).
     """
 
-    def __init__(self, num_samples: int) -> None:
+    def __init__(self, num_samples: int, momentum: float = 0.0) -> None:
         if num_samples <= 0:
             raise ValueError(f'num_samples must be positive, got '
                              f'{num_samples}')
+        if not 0 <= momentum < 1:
+            raise ValueError(
+                f'score_momentum={momentum!r} is outside [0, 1): 0 keeps the '
+                'latest loss (the paper), e.g. 0.5 averages over passes.')
+        self.momentum = float(momentum)
         self.scores = torch.zeros(num_samples, dtype=torch.float32)
         self.seen = torch.zeros(num_samples, dtype=torch.bool)
 
@@ -176,6 +187,11 @@ class ScoreTable:
                              f'{losses.numel()} losses')
         finite = torch.isfinite(losses)
         indices, losses = indices[finite], losses[finite]
+        if self.momentum:
+            old = self.scores[indices]
+            losses = torch.where(self.seen[indices],
+                                 self.momentum * old +
+                                 (1 - self.momentum) * losses, losses)
         self.scores[indices] = losses
         self.seen[indices] = True
         return int((~finite).sum())

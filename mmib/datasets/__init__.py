@@ -2,8 +2,9 @@
 from .digits import DigitsDataset
 from .infobatch_dataset import INDEX_KEY, InfoBatchDataset, check_sized_dataset
 from .infobatch_sampler import InfoBatchSampler
+from .photo_tiles import PhotoTilesDataset
 
 __all__ = [
     'DigitsDataset', 'INDEX_KEY', 'InfoBatchDataset', 'InfoBatchSampler',
-    'check_sized_dataset'
+    'PhotoTilesDataset', 'check_sized_dataset'
 ]

@@ -27,6 +27,15 @@ So the head, the loss dict and ``parse_losses`` stay untouched and, with all
 weights 1, the back-propagated loss equals the model's own (to float
 rounding). Module hooks survive ``deepcopy`` (EMA) and DDP wrapping.
 
+mmpretrain's ``PixelReconstructionLoss`` (MAE, SimMIM, ...) has no
+``reduction``: it computes the element-wise loss with an inner
+``penalty`` module (``MSELoss``/``L1Loss`` with ``reduction='none'``) and
+averages it over the masked patches of the whole batch. For it, a pre-hook
+keeps the call's ``mask`` and a forward hook on ``penalty`` multiplies each
+sample's element-wise loss by its weight and scores the sample by its mean
+over its own masked patches; the module's own reduction then runs on the
+weighted values, so with all weights 1 the loss is exactly mmpretrain's.
+
 A module whose output is not split by sample (still a scalar with
 ``reduction='none'``, or a first dimension that is not the batch) is left
 as it is: its loss is neither weighted nor scored, and it is named once in
@@ -42,8 +51,19 @@ from torch import nn
 REDUCTIONS = ('mean', 'sum')
 
 
+def _is_reconstruction_loss(module: nn.Module) -> bool:
+    try:
+        from mmpretrain.models.losses import PixelReconstructionLoss
+    except ImportError:  # mmpretrain is optional for this check
+        return False
+    return isinstance(module, PixelReconstructionLoss)
+
+
 def find_loss_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """The outermost modules that reduce a loss by a ``reduction`` setting.
+    """The outermost loss modules that can be made per-sample.
+
+    Those with a ``reduction`` of ``'mean'`` or ``'sum'``, and mmpretrain's
+    ``PixelReconstructionLoss``.
 
     Args:
         model (nn.Module): The model (unwrapped).
@@ -55,7 +75,8 @@ def find_loss_modules(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     """
     found: List[Tuple[str, nn.Module]] = []
     for name, module in model.named_modules():
-        if getattr(module, 'reduction', None) not in REDUCTIONS:
+        if (getattr(module, 'reduction', None) not in REDUCTIONS
+                and not _is_reconstruction_loss(module)):
             continue
         if any(name.startswith(parent + '.') for parent, _ in found):
             continue
@@ -102,6 +123,9 @@ class PerSampleLossRecorder:
         self._signatures: Dict[type, inspect.Signature] = {}
         self._handles = []
         for name, module in self.loss_modules:
+            if _is_reconstruction_loss(module):
+                self._hook_reconstruction_loss(name, module)
+                continue
             self._handles.append(
                 module.register_forward_pre_hook(
                     self._make_pre_hook(), with_kwargs=True))
@@ -210,6 +234,37 @@ class PerSampleLossRecorder:
 
         return post_hook
 
+    def _hook_reconstruction_loss(self, name: str, module: nn.Module) -> None:
+        """Hooks for mmpretrain's ``PixelReconstructionLoss``."""
+        call = {}
+
+        def keep_mask(module, args, kwargs):
+            if self._step is not None:
+                arguments = self._call_arguments(module, args, kwargs)
+                call['mask'] = arguments.get('mask')
+            return None
+
+        def weight_penalty(penalty, args, output):
+            mask = call.pop('mask', False)
+            if self._step is None or mask is False:
+                return None
+            step = self._step
+            if output.ndim < 2 or output.shape[0] != step.batch_size:
+                self._note_unsplittable(
+                    name, f'computes shape {tuple(output.shape)} whose first '
+                    f'dimension is not the batch ({step.batch_size})')
+                return None
+            step.add_scores(
+                _reconstruction_scores(output, mask, module.channel))
+            weights = step.weights.to(output.device, output.dtype)
+            return output * weights.reshape((-1, ) + (1, ) *
+                                            (output.ndim - 1))
+
+        self._handles.append(
+            module.register_forward_pre_hook(keep_mask, with_kwargs=True))
+        self._handles.append(
+            module.penalty.register_forward_hook(weight_penalty))
+
     def _note_unsplittable(self, name: str, why: str) -> None:
         if name not in self._unsplittable:
             self._unsplittable[name] = why
@@ -241,6 +296,27 @@ def _per_sample_mean(output: torch.Tensor,
     total = (flat * valid).sum(1)
     return torch.where(count > 0, total / count.clamp(min=1),
                        torch.full_like(total, float('nan')))
+
+
+def _reconstruction_scores(output: torch.Tensor, mask: Optional[torch.Tensor],
+                           channel: int) -> torch.Tensor:
+    """``PixelReconstructionLoss``'s reduction, per sample.
+
+    Mirrors mmpretrain: mean over the last dimension of 3-d losses (MAE's
+    per-patch pixels), then ``sum(loss * mask) / sum(mask) / channel``
+    (the mask broadcasts, e.g. SimMIM's ``(B, 1, H, W)`` over channels).
+    """
+    loss = output.detach().float()
+    if loss.ndim == 3:
+        loss = loss.mean(-1)
+    batch = loss.shape[0]
+    if mask is None:
+        return loss.reshape(batch, -1).mean(1)
+    mask = mask.detach().to(loss.dtype)
+    total = (loss * mask).reshape(batch, -1).sum(1)
+    count = mask.reshape(batch, -1).sum(1)
+    return torch.where(count > 0, total / count.clamp(min=1e-12),
+                       torch.full_like(total, float('nan'))) / channel
 
 
 def _reduce(loss: torch.Tensor, reduction: str,

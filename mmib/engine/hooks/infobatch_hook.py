@@ -89,8 +89,14 @@ class InfoBatchHook(Hook):
             Defaults to ``'mean'``.
         quantiles (Sequence[float], optional): Band edges as quantiles of the
             scores for ``threshold='quantile'``. Defaults to None.
-        seed (int, optional): Seed of the pruning draws; None uses the
-            runner's seed. Defaults to None.
+        score_momentum (float): 0 keeps each sample's latest loss as its
+            score (the paper); ``m`` in ``(0, 1)`` keeps an exponential
+            moving average ``m * old + (1 - m) * new``, for losses that are
+            noisy from pass to pass (MAE's random masks). Defaults to 0.
+        seed (int, optional): Seed of the pruning draws, the same on all
+            ranks; None uses the training sampler's seed (the runner's seed,
+            synchronised across ranks even with ``diff_rank_seed=True``).
+            Defaults to None.
     """
 
     # after ParamSchedulerHook (LOW, 70): the clock adds its scheduler steps
@@ -104,6 +110,7 @@ class InfoBatchHook(Hook):
                  delta: float = 0.875,
                  threshold: str = 'mean',
                  quantiles: Optional[Sequence[float]] = None,
+                 score_momentum: float = 0.0,
                  seed: Optional[int] = None) -> None:
         ratios = (tuple(ratio) if isinstance(ratio, (list, tuple)) else
                   (ratio, ))
@@ -112,6 +119,8 @@ class InfoBatchHook(Hook):
             delta=delta,
             threshold=threshold,
             quantiles=tuple(quantiles or ()))
+        ScoreTable(1, score_momentum)  # validates it before training
+        self.score_momentum = score_momentum
         self.seed = seed
         self.table: Optional[ScoreTable] = None
         self.plan: Optional[EpochPlan] = None
@@ -151,7 +160,7 @@ class InfoBatchHook(Hook):
         loop.dataloader = loader
         self.loader = loader
         self.sampler = loader_sampler(loader)
-        self.table = ScoreTable(len(loader.dataset))
+        self.table = ScoreTable(len(loader.dataset), self.score_momentum)
         self.full_pass_len = len(loader)  # no plan yet: the full data
         self.pass_len = self.full_pass_len
         if self.by_epoch:
@@ -166,7 +175,9 @@ class InfoBatchHook(Hook):
             round_up=self.sampler.round_up,
             drop_last=loader.drop_last)
         if self.seed is None:
-            self.seed = runner.seed
+            # the sampler's seed is the same on every rank, where the
+            # runner's differs with randomness.diff_rank_seed=True
+            self.seed = self.sampler.seed
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         self.recorder = PerSampleLossRecorder(model)
