@@ -179,8 +179,8 @@ def checkpoint_safe_globals() -> List[object]:
     ]
     safe += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
                                          np.int64, np.int32, np.int8,
-                                         np.uint8, np.bool_)]
-    safe += [np.float64, np.float32, np.int64, np.int32, np.bool_]
+                                         np.uint32, np.uint8, np.bool_)]
+    safe += [np.float64, np.float32, np.int64, np.int32, np.uint32, np.bool_]
     core = getattr(np, '_core', None) or np.core
     safe.append(core.multiarray._reconstruct)
     scalar = getattr(core.multiarray, 'scalar', None)

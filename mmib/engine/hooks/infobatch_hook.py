@@ -1,8 +1,10 @@
 """``InfoBatchHook``: InfoBatch's unbiased dynamic data pruning in MMEngine."""
 import functools
 import math
+import random
 from typing import Dict, List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.dist import all_gather, get_world_size
 from mmengine.hooks import Hook
@@ -48,6 +50,28 @@ def batch_sample_indices(data_batch: DATA_BATCH) -> torch.Tensor:
         f'({INDEX_KEY!r}). The training data set must be wrapped by '
         'InfoBatchDataset (the hook does this at before_train); if a custom '
         'collate function drops metainfo, keep data_samples intact.')
+
+
+def _rng_state(loader) -> dict:
+    """The global random states (and the loader's generator) to checkpoint.
+
+    MMEngine does not checkpoint them; with them a resumed run continues
+    bit-identically (on CPU, with ``num_workers=0``).
+    """
+    return dict(
+        python=random.getstate(),
+        numpy=np.random.get_state(),
+        torch=torch.get_rng_state(),
+        cuda=(torch.cuda.get_rng_state_all()
+              if torch.cuda.is_available() else None),
+        loader=(loader.generator.get_state()
+                if loader.generator is not None else None))
+
+
+def _set_torch_rng(rng: dict) -> None:
+    torch.set_rng_state(rng['torch'])
+    if rng.get('cuda') is not None and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng['cuda'])
 
 
 @HOOKS.register_module()
@@ -134,6 +158,9 @@ class InfoBatchHook(Hook):
                           pass_unscored=0, full_iters=0)
         self._batch_indices: Optional[torch.Tensor] = None
         self._state_to_restore: Optional[dict] = None
+        self._torch_rng_to_restore: Optional[dict] = None
+        self._torch_rng_before_next_pass: Optional[dict] = None
+        self._skip_whole_pass = False
 
     # -- set-up ------------------------------------------------------------
     def before_train(self, runner) -> None:
@@ -226,6 +253,19 @@ class InfoBatchHook(Hook):
         """
         resumed = self._resumed_plan
         self._resumed_plan = None
+        if self._skip_whole_pass:  # the repeated epoch: train nothing
+            self._skip_whole_pass = False
+            self.sampler.set_kept_indices(
+                None if resumed.num_kept == resumed.num_samples else
+                resumed.kept_indices)
+            self.sampler.skip_next(len(self.sampler))
+            runner.logger.info(
+                f'InfoBatch: epoch {pass_index + 1} was complete in the '
+                'checkpoint; it is not trained again.')
+            return
+        if self._torch_rng_before_next_pass is not None:
+            _set_torch_rng(self._torch_rng_before_next_pass)
+            self._torch_rng_before_next_pass = None
         if resumed is not None and resumed.epoch == pass_index:
             plan = resumed  # continue an interrupted pass where it stopped
         else:
@@ -296,6 +336,9 @@ class InfoBatchHook(Hook):
             batch_idx (int): Index of the batch.
             data_batch (dict): The batch from the data loader.
         """
+        if self._torch_rng_to_restore is not None:
+            _set_torch_rng(self._torch_rng_to_restore)
+            self._torch_rng_to_restore = None
         indices = batch_sample_indices(data_batch)
         self._batch_indices = indices
         self.recorder.start_step(self.plan.weights[indices])
@@ -457,7 +500,15 @@ class InfoBatchHook(Hook):
                 weights=self.plan.weights.clone(),
                 thresholds=self.plan.thresholds.clone(),
                 annealing=self.plan.annealing),
-            ratios=list(self.policy.ratios))
+            ratios=list(self.policy.ratios),
+            layout=self._layout_state(),
+            rng=_rng_state(self.loader))
+
+    def _layout_state(self) -> dict:
+        return dict(
+            num_samples=len(self.table),
+            batch_size=self.loader.batch_size,
+            world_size=get_world_size())
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Keep the InfoBatch state to restore when resuming.
@@ -489,6 +540,42 @@ class InfoBatchHook(Hook):
         self.table.load_state_dict(state['table'])
         self.ledger.update(state['ledger'])
         self.clock.update(state['clock'])
-        if not self.clock['pass_iter']:
+        if list(state.get('ratios', self.policy.ratios)) != list(
+                self.policy.ratios):
+            runner.logger.warning(
+                f"InfoBatch: resuming with ratio={list(self.policy.ratios)} "
+                f"where the checkpoint used {state['ratios']}: the scores "
+                'carry over, the new ratio applies from the next pass on.')
+        mid_pass = bool(self.clock['pass_iter'])
+        # an iteration checkpoint taken at the last iteration of an epoch:
+        # MMEngine runs that epoch again; it is made empty instead
+        repeat_epoch = (self.by_epoch and not mid_pass
+                        and self.clock['pass_index'] == runner.epoch + 1)
+        if (mid_pass or repeat_epoch) and \
+                state.get('layout') != self._layout_state():
+            runner.logger.warning(
+                'InfoBatch: the batch size or number of processes changed '
+                f"since the checkpoint ({state.get('layout')} -> "
+                f'{self._layout_state()}); the interrupted pass cannot go '
+                'on where it stopped, so it starts again, pruned with the '
+                'restored scores.')
+            self.clock.update(pass_iter=0, pass_samples=0, pass_unscored=0)
+            mid_pass = repeat_epoch = False
+        rng = state.get('rng')
+        same_streams = (get_world_size() == 1 or not runner._randomness_cfg.get(
+            'diff_rank_seed', False))
+        if rng is not None and same_streams:
+            random.setstate(rng['python'])
+            np.random.set_state(rng['numpy'])
+            if rng.get('loader') is not None and self.loader.generator:
+                self.loader.generator.set_state(rng['loader'])
+            if mid_pass:  # after the resumed pass's iterator is made
+                self._torch_rng_to_restore = rng
+            elif repeat_epoch:  # before the next pass's iterator is made
+                self._torch_rng_before_next_pass = rng
+            else:
+                _set_torch_rng(rng)
+        self._skip_whole_pass = repeat_epoch
+        if not (mid_pass or repeat_epoch):
             return None
         return EpochPlan(**state['plan'])

@@ -1,0 +1,131 @@
+"""Kill and resume: the resumed run continues as the uninterrupted one.
+
+Bit-identical on CPU (``num_workers=0``, no validation between the
+checkpoint and the next iteration): the hook checkpoints its scores, clock
+and current plan, and the global random states MMEngine leaves out.
+"""
+import copy
+import os.path as osp
+
+import pytest
+import torch
+from conftest import demo_config, get_hook, iter_config, run, \
+    state_dicts_close
+
+
+def _resume(cfg, work_dir, checkpoint):
+    cfg = copy.deepcopy(cfg)
+    cfg.resume = True
+    cfg.load_from = osp.join(work_dir, checkpoint)
+    cfg.work_dir = osp.join(work_dir, 'resumed_' + checkpoint)
+    cfg.experiment_name = cfg.experiment_name + '_' + checkpoint
+    return run(cfg)
+
+
+def _assert_same_continuation(whole, resumed, done_iters):
+    a = get_hook(whole, 'RecordingHook').records[done_iters:]
+    b = get_hook(resumed, 'RecordingHook').records
+    assert len(a) == len(b) > 0
+    assert [r['indices'] for r in a] == [r['indices'] for r in b]
+    assert [r['loss'] for r in a] == [r['loss'] for r in b]  # bit-identical
+    state_dicts_close(whole.model.state_dict(), resumed.model.state_dict(),
+                      rtol=0, atol=0)
+    assert get_hook(whole, 'InfoBatchHook').savings() == \
+        get_hook(resumed, 'InfoBatchHook').savings()
+
+
+@pytest.fixture(scope='module')
+def epoch_run(tmp_path_factory):
+    """3 epochs (pruning from the 2nd), iteration checkpoints every step."""
+    work_dir = str(tmp_path_factory.mktemp('epoch_run'))
+    cfg = demo_config(work_dir, epochs=3, num_samples=200,
+                      infobatch=dict(ratio=0.5, delta=1.0))
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=1)
+    return cfg, work_dir, run(cfg)
+
+
+def test_epoch_run_resumed_mid_epoch(epoch_run):
+    cfg, work_dir, whole = epoch_run
+    records = get_hook(whole, 'RecordingHook').records
+    k = [r['epoch'] for r in records].index(2) + 2  # 2 steps into epoch 3
+    resumed = _resume(cfg, work_dir, f'iter_{k}.pth')
+    _assert_same_continuation(whole, resumed, k)
+
+
+def test_epoch_run_resumed_at_the_end_of_an_epoch(epoch_run):
+    """MMEngine re-runs the epoch of an iteration checkpoint; the hook
+    makes that repetition empty when the epoch was complete."""
+    cfg, work_dir, whole = epoch_run
+    records = get_hook(whole, 'RecordingHook').records
+    k = [r['epoch'] for r in records].index(2)  # last step of epoch 2
+    resumed = _resume(cfg, work_dir, f'iter_{k}.pth')
+    _assert_same_continuation(whole, resumed, k)
+
+
+def test_epoch_run_resumed_from_an_epoch_checkpoint(tmp_path):
+    work_dir = str(tmp_path)
+    cfg = demo_config(work_dir, epochs=3, num_samples=200,
+                      infobatch=dict(ratio=0.5, delta=1.0))
+    whole = run(cfg)
+    records = get_hook(whole, 'RecordingHook').records
+    k = [r['epoch'] for r in records].index(2)
+    resumed = _resume(cfg, work_dir, 'epoch_2.pth')
+    _assert_same_continuation(whole, resumed, k)
+
+
+@pytest.mark.parametrize('where', ['mid_pass', 'pass_end'])
+def test_iteration_run_resumed(tmp_path, where):
+    work_dir = str(tmp_path)
+    cfg = iter_config(work_dir, passes=4,
+                      infobatch=dict(ratio=0.5, delta=1.0))
+    cfg.default_hooks.checkpoint.interval = 1
+    whole = run(cfg)
+    records = get_hook(whole, 'RecordingHook').records
+    first_of_pass_3 = [r['pass_index'] for r in records].index(2)
+    k = first_of_pass_3 + 2 if where == 'mid_pass' else first_of_pass_3
+    resumed = _resume(cfg, work_dir, f'iter_{k}.pth')
+    _assert_same_continuation(whole, resumed, k)
+
+
+def test_changed_batch_size_restarts_the_interrupted_pass(epoch_run):
+    cfg, work_dir, whole = epoch_run
+    records = get_hook(whole, 'RecordingHook').records
+    k = [r['epoch'] for r in records].index(2) + 2  # inside epoch 3
+    cfg = copy.deepcopy(cfg)
+    cfg.train_dataloader.batch_size = 8
+    cfg.experiment_name += '_bs8'
+    resumed = _resume(cfg, work_dir, f'iter_{k}.pth')
+    rec = get_hook(resumed, 'RecordingHook').records
+    # epoch 3 starts again: every kept sample once, in batches of 8
+    trained = sorted(i for r in rec for i in r['indices'])
+    assert len(trained) == rec[0]['num_kept'] == len(set(trained))
+    assert all(len(r['indices']) <= 8 for r in rec)
+    assert resumed.epoch == 3
+
+
+def test_changed_ratio_on_resume_applies_from_the_next_pass(tmp_path):
+    work_dir = str(tmp_path)
+    cfg = demo_config(work_dir, epochs=3,
+                      infobatch=dict(ratio=0.5, delta=1.0))
+    run(cfg)
+    cfg.custom_hooks[-1]['ratio'] = 0.2
+    resumed = _resume(cfg, work_dir, 'epoch_2.pth')
+    hook = get_hook(resumed, 'InfoBatchHook')
+    assert hook.policy.ratios == (0.2, )
+    assert hook.plan.weights.max() == pytest.approx(1 / 0.8)
+    ckpt = torch.load(osp.join(work_dir, 'resumed_epoch_2.pth',
+                               'epoch_3.pth'))
+    assert ckpt['infobatch']['ratios'] == [0.2]
+
+
+def test_checkpoint_without_infobatch_state_starts_fresh(tmp_path):
+    work_dir = str(tmp_path)
+    plain = demo_config(work_dir, epochs=2)
+    run(plain)
+    cfg = demo_config(work_dir, epochs=3, infobatch=dict(ratio=0.5))
+    resumed = _resume(cfg, work_dir, 'epoch_2.pth')
+    hook = get_hook(resumed, 'InfoBatchHook')
+    assert resumed.epoch == 3
+    assert hook.ledger['passes_done'] == 1  # only what this run trained
+    assert hook.plan.num_kept == 256  # no scores yet: all samples
