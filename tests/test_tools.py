@@ -91,8 +91,11 @@ def test_two_process_ddp_with_gloo(tmp_path):
     assert len(epochs[3]['kept']) == n  # annealing (delta=0.75 of 4)
     assert bool(torch.isfinite(epochs[-1]['scores']).all())
     assert ranks[0]['savings'] == ranks[1]['savings']
-    trained = sum(2 * math.ceil(len(e['kept']) / 2) for e in epochs)
-    assert ranks[0]['savings']['samples_trained'] == trained
+    # each kept sample counts once; the round-up repeats are reported apart
+    kept = sum(len(e['kept']) for e in epochs)
+    padded = sum(2 * math.ceil(len(e['kept']) / 2) for e in epochs)
+    assert ranks[0]['savings']['samples_trained'] == kept
+    assert ranks[0]['savings']['padding_samples'] == padded - kept
     assert ranks[0]['iters'] == sum(
         math.ceil(math.ceil(len(e['kept']) / 2) / batch) for e in epochs)
     assert ranks[0]['max_iters'] == ranks[0]['iters']
@@ -125,3 +128,32 @@ def test_build_config_applies_the_openmmlab_flags(monkeypatch):
     monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cpu')
     with pytest.raises(SystemExit, match='--amp needs a GPU'):
         train.build_config(train.parse_args([demo, '--amp']))
+
+
+def test_ddp_savings_equal_the_single_process_run(tmp_path):
+    """2 processes x 8 and 1 process x 16, fixed per-sample losses."""
+    config = osp.join(TESTS, 'configs', 'lenet_probe.py')
+    two, one = str(tmp_path / 'two'), str(tmp_path / 'one')
+    _run([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={_free_port()}', 'tools/train.py', config,
+        '--launcher', 'pytorch', '--work-dir', two
+    ], timeout=600)
+    _run([
+        sys.executable, 'tools/train.py', config, '--work-dir', one,
+        '--cfg-options', 'train_dataloader.batch_size=16'
+    ])
+    ddp = [torch.load(osp.join(two, f'probe_rank{r}.pt')) for r in (0, 1)]
+    single = torch.load(osp.join(one, 'probe_rank0.pt'))
+    for p, (e0, e1, s) in enumerate(
+            zip(ddp[0]['epochs'], ddp[1]['epochs'], single['epochs'])):
+        assert torch.equal(e0['kept'], s['kept']), f'pass {p}'
+        torch.testing.assert_close(e0['scores'], s['scores'])
+        assert torch.equal(e0['scores'], e1['scores'])
+    assert any(len(e['kept']) < 200 for e in single['epochs'])
+    savings = {k: v for k, v in ddp[0]['savings'].items()
+               if k not in ('padding_samples', 'iters_trained', 'saved_iters')}
+    expected = {k: v for k, v in single['savings'].items()
+                if k not in ('padding_samples', 'iters_trained',
+                             'saved_iters')}
+    assert savings == expected

@@ -12,6 +12,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
 from mmengine.structures import BaseDataElement
+from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
                      full_data_steps, num_pruning_epochs, plan_epoch,
@@ -150,8 +151,8 @@ class InfoBatchHook(Hook):
         self.plan: Optional[EpochPlan] = None
         self.recorder: Optional[PerSampleLossRecorder] = None
         self.ledger = dict(
-            samples_trained=0, iters_trained=0, iters_full=0, passes_done=0,
-            unscored=0)
+            samples_trained=0, padding_samples=0, iters_trained=0,
+            iters_full=0, passes_done=0, unscored=0)
         # the clock: current pass, iterations done in it, and the full-data
         # iterations the run has covered so far
         self.clock = dict(pass_index=0, pass_iter=0, pass_samples=0,
@@ -196,17 +197,20 @@ class InfoBatchHook(Hook):
             self.target_full_iters = loop.max_iters
         self.num_passes = self.target_full_iters / self.full_pass_len
         self.batch_size = loader.batch_size or 1
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
         self.layout = None if loader.batch_size is None else BatchLayout(
             batch_size=loader.batch_size,
             world_size=get_world_size(),
             round_up=self.sampler.round_up,
             drop_last=loader.drop_last)
+        # a one-sample last batch only breaks BatchNorm: keep the pruned
+        # counts exact (and independent of the batch layout) without it
+        self.avoid_batch_of_one = has_batch_norm(model)
         if self.seed is None:
             # the sampler's seed is the same on every rank, where the
             # runner's differs with randomness.diff_rank_seed=True
             self.seed = self.sampler.seed
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
         self.recorder = PerSampleLossRecorder(model)
         self._resumed_plan = self._restore(runner)
         if not self.by_epoch:
@@ -251,6 +255,12 @@ class InfoBatchHook(Hook):
             pass_index (int): 0-based pass (epoch) index.
             runner (Runner): The runner of the training process.
         """
+        if len(self.loader.dataset) != len(self.table):
+            raise RuntimeError(
+                'InfoBatch: the training data set changed length from '
+                f'{len(self.table)} to {len(self.loader.dataset)} samples '
+                'during training; its scores are kept per index, so the data '
+                'set must keep its length. Use a fixed-length data set.')
         resumed = self._resumed_plan
         self._resumed_plan = None
         if self._skip_whole_pass:  # the repeated epoch: train nothing
@@ -269,8 +279,9 @@ class InfoBatchHook(Hook):
         if resumed is not None and resumed.epoch == pass_index:
             plan = resumed  # continue an interrupted pass where it stopped
         else:
-            plan = plan_epoch(self.table, self.policy, pass_index,
-                              self.num_passes, self.seed, self.layout)
+            plan = plan_epoch(
+                self.table, self.policy, pass_index, self.num_passes,
+                self.seed, self.layout if self.avoid_batch_of_one else None)
             self.clock.update(pass_index=pass_index, pass_iter=0,
                               pass_samples=0, pass_unscored=0)
         self.plan = plan
@@ -319,10 +330,42 @@ class InfoBatchHook(Hook):
         estimate = loop.iter + self.pass_len - self.clock['pass_iter'] + \
             math.ceil(future)
         if not self.by_epoch:
-            # never stop early on an estimate: the clock decides the end
-            estimate = max(estimate, loop.iter + 1)
+            end = self._end_in_this_pass()
+            # exact when the run ends in this pass; else never below the
+            # next iteration: the clock, not an estimate, ends the run
+            estimate = (loop.iter + end - self.clock['pass_iter']
+                        if end is not None else max(estimate, loop.iter + 1))
         loop._max_iters = estimate
         runner.message_hub.update_info('max_iters', estimate)
+        self._sync_accumulation(runner, estimate)
+
+    def _end_in_this_pass(self) -> Optional[int]:
+        """The pass iteration count after which the clock reaches the
+        run's end, if that happens in this pass."""
+        left = self.target_full_iters - (
+            self.clock['full_iters'] - full_data_steps(
+                self.clock['pass_iter'], self.pass_len, self.full_pass_len))
+        if full_data_steps(self.pass_len, self.pass_len,
+                           self.full_pass_len) < left:
+            return None
+        j = max(1, math.ceil(left * self.pass_len / self.full_pass_len) - 1)
+        while full_data_steps(j, self.pass_len, self.full_pass_len) < left:
+            j += 1
+        return j
+
+    @staticmethod
+    def _sync_accumulation(runner, max_iters: int) -> None:
+        """Tell gradient accumulation where the (shortened) run ends, so
+        its last, partial group steps and is scaled as MMEngine does at the
+        end of a run."""
+        wrappers = runner.optim_wrapper
+        wrappers = (list(wrappers.values())
+                    if hasattr(wrappers, 'values') else [wrappers])
+        for wrapper in wrappers:
+            counts = getattr(wrapper, '_accumulative_counts', 1)
+            if counts > 1:
+                wrapper._max_counts = max_iters
+                wrapper._remainder_counts = max_iters % counts
 
     # -- iterations --------------------------------------------------------
     def before_train_iter(self,
@@ -341,7 +384,24 @@ class InfoBatchHook(Hook):
             self._torch_rng_to_restore = None
         indices = batch_sample_indices(data_batch)
         self._batch_indices = indices
+        self._batch_padding = self._padding_mask(indices.numel())
         self.recorder.start_step(self.plan.weights[indices])
+
+    def _padding_mask(self, batch_size: int) -> torch.Tensor:
+        """Which samples of this rank's batch are round-up padding.
+
+        The sampler pads the kept list to ``world_size * ceil(kept /
+        world_size)`` with repeats; this rank's ``j``-th sample of the pass
+        is a repeat when ``rank + j * world_size >= kept``.
+        """
+        sampler = self.sampler
+        if (sampler.world_size == 1 or not sampler.round_up
+                or self.layout is None):
+            return torch.zeros(batch_size, dtype=torch.bool)
+        real = math.ceil((sampler.num_kept - sampler.rank) /
+                         sampler.world_size)
+        start = self.clock['pass_iter'] * self.layout.batch_size
+        return torch.arange(start, start + batch_size) >= real
 
     def after_train_iter(self,
                          runner,
@@ -364,11 +424,16 @@ class InfoBatchHook(Hook):
                 "the batch as first dimension under reduction='none'. "
                 'InfoBatch needs a loss that can be split per sample; a loss '
                 'that the head already reduces to a scalar cannot be.')
-        indices, losses = self._gather(self._batch_indices, losses)
+        indices, losses, padding = self._gather(self._batch_indices, losses,
+                                                self._batch_padding)
+        # padding repeats were trained, but score and count only once
+        num_padding = int(padding.sum())
+        indices, losses = indices[~padding], losses[~padding]
         unscored = self.table.update(indices, losses)
         self.ledger['unscored'] += unscored
         self.clock['pass_unscored'] += unscored
         self.ledger['samples_trained'] += indices.numel()
+        self.ledger['padding_samples'] += num_padding
         self.ledger['iters_trained'] += 1
         self.clock['pass_samples'] += indices.numel()
         self._advance_clock(runner)
@@ -393,6 +458,7 @@ class InfoBatchHook(Hook):
                 runner.train_loop._max_iters = runner.iter + 1  # the last
             elif runner.train_loop.max_iters <= runner.iter + 1:
                 runner.train_loop._max_iters = runner.iter + 2
+                self._sync_accumulation(runner, runner.iter + 2)
 
     def _end_pass(self, runner) -> None:
         if self.clock['pass_unscored']:
@@ -421,8 +487,11 @@ class InfoBatchHook(Hook):
         """Forward/backward passes trained against the full-data run.
 
         Returns:
-            dict: ``samples_trained`` (forward/backward passes, all ranks,
-            padding included), ``samples_full`` (what the full data takes
+            dict: ``samples_trained`` (forward/backward passes of all ranks;
+            each kept sample once per pass), ``padding_samples`` (the
+            repeats that pad the last batches of a multi-process pass, as
+            ``DefaultSampler`` pads the full data too), ``samples_full``
+            (what the full data takes
             for the same number of passes), ``iters_trained``,
             ``iters_full`` (the full-data iterations covered), and the saved
             fractions ``saved_samples`` and ``saved_iters``.
@@ -433,6 +502,7 @@ class InfoBatchHook(Hook):
         samples_full = round(passes * len(self.table)) if self.table else 0
         result = dict(
             samples_trained=self.ledger['samples_trained'],
+            padding_samples=self.ledger['padding_samples'],
             samples_full=samples_full,
             iters_trained=self.ledger['iters_trained'],
             iters_full=self.ledger['iters_full'])
@@ -446,29 +516,35 @@ class InfoBatchHook(Hook):
     def summary(self) -> str:
         """One line on the savings."""
         s = self.savings()
-        return (f"trained {s['samples_trained']} samples of "
+        padding = (f" (+{s['padding_samples']} padding repeats)"
+                   if s['padding_samples'] else '')
+        return (f"trained {s['samples_trained']} samples{padding} of "
                 f"{s['samples_full']} for the full data "
                 f"(saved {100 * s['saved_samples']:.1f}%), "
                 f"{s['iters_trained']} iterations of {s['iters_full']} "
                 f"(saved {100 * s['saved_iters']:.1f}%)")
 
     # -- helpers -----------------------------------------------------------
-    def _gather(self, indices: torch.Tensor, losses: torch.Tensor):
-        """All-gather ``(index, loss)`` pairs with one integer collective.
+    def _gather(self, indices: torch.Tensor, losses: torch.Tensor,
+                padding: torch.Tensor):
+        """All-gather ``(index, loss, is_padding)`` with one collective.
 
-        Indices stay int64 and the float32 loss bits ride along losslessly;
-        short batches are padded with index -1 to the loader's batch size.
+        Indices stay int64 and the float32 loss bits ride along losslessly
+        in the same int64 tensor; short batches are filled with index -1 to
+        the loader's batch size.
         """
         if get_world_size() == 1:
-            return indices, losses
+            return indices, losses.float(), padding
         bits = losses.float().cpu().contiguous().view(torch.int32).long()
-        packed = torch.full((max(self.batch_size, indices.numel()), 2), -1,
+        packed = torch.full((max(self.batch_size, indices.numel()), 3), -1,
                             dtype=torch.long)
         packed[:indices.numel(), 0] = indices
         packed[:indices.numel(), 1] = bits
+        packed[:indices.numel(), 2] = padding.long()
         merged = torch.cat(all_gather(packed))
         merged = merged[merged[:, 0] >= 0]
-        return merged[:, 0], merged[:, 1].int().view(torch.float32)
+        return (merged[:, 0], merged[:, 1].int().view(torch.float32),
+                merged[:, 2].bool())
 
     @staticmethod
     def _iteration_schedulers(runner) -> List:
