@@ -10,7 +10,7 @@ Measures what InfoBatch adds to a training run:
 4. the per-iteration time of a real MMEngine Runner training the demo model
    without the hook and with ``InfoBatchHook(ratio=0)`` (same samples, so the
    difference is the hook's overhead: index extraction, loss hooks, score
-   update, schedule clock).
+   update, schedule clock), 3 interleaved runs each.
 
 Timings are medians of repeated runs on this machine; nothing is asserted.
 
@@ -108,14 +108,20 @@ def main() -> None:
     print('|---|---|---|---|---|')
     for row in core_rows():
         print(row)
-    plain = runner_ms_per_iter(False)
-    hooked = runner_ms_per_iter(True)
+    plain, hooked = [], []
+    for _ in range(3):  # interleaved, against drifts of a shared machine
+        plain.append(runner_ms_per_iter(False))
+        hooked.append(runner_ms_per_iter(True))
     print()
-    print('| demo model (batch 32), real Runner | ms / iteration |')
+    print('| demo model (batch 32), real Runner, 3 interleaved runs each '
+          '| ms / iteration, median (min-max) |')
     print('|---|---|')
-    print(f'| without InfoBatchHook | {plain:.2f} |')
-    print(f'| with InfoBatchHook(ratio=0) | {hooked:.2f} '
-          f'({100 * (hooked / plain - 1):+.1f}%) |')
+    for name, times in (('without InfoBatchHook', plain),
+                        ('with InfoBatchHook(ratio=0)', hooked)):
+        print(f'| {name} | {statistics.median(times):.2f} '
+              f'({min(times):.2f}-{max(times):.2f}) |')
+    change = statistics.median(hooked) / statistics.median(plain) - 1
+    print(f'\nhook overhead, median vs median: {100 * change:+.1f}%')
 
 
 if __name__ == '__main__':
