@@ -129,3 +129,13 @@ def test_checkpoint_without_infobatch_state_starts_fresh(tmp_path):
     assert resumed.epoch == 3
     assert hook.ledger['passes_done'] == 1  # only what this run trained
     assert hook.plan.num_kept == 256  # no scores yet: all samples
+
+
+def test_infobatch_checkpoint_resumes_into_a_run_without_the_hook(tmp_path):
+    work_dir = str(tmp_path)
+    run(demo_config(work_dir, epochs=2, infobatch=dict(ratio=0.5)))
+    resumed = _resume(demo_config(work_dir, epochs=3), work_dir,
+                      'epoch_2.pth')
+    assert resumed.epoch == 3
+    assert not any(type(h).__name__ == 'InfoBatchHook'
+                   for h in resumed.hooks)

@@ -157,3 +157,34 @@ def test_ddp_savings_equal_the_single_process_run(tmp_path):
                 if k not in ('padding_samples', 'iters_trained',
                              'saved_iters')}
     assert savings == expected
+
+
+def test_resume_with_another_world_size_restarts_the_pass(tmp_path):
+    """2 processes, killed mid-pass, resumed on 1: the pass starts again."""
+    config = osp.join(TESTS, 'configs', 'lenet_probe.py')
+    work_dir = str(tmp_path)
+    ckpt_options = ['default_hooks.checkpoint.by_epoch=False',
+                    'default_hooks.checkpoint.interval=3']
+    _run([
+        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
+        f'--master_port={_free_port()}', 'tools/train.py', config,
+        '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
+        *ckpt_options
+    ], timeout=600)
+    ckpts = sorted(
+        (f for f in os.listdir(work_dir) if f.startswith('iter_')),
+        key=lambda f: int(f[5:-4]))
+    mid = [f for f in ckpts
+           if torch.load(osp.join(work_dir, f))['infobatch']['clock']
+           ['pass_iter'] > 0]
+    assert mid, 'no checkpoint inside a pass'
+    out = _run([
+        sys.executable, 'tools/train.py', config, '--work-dir',
+        work_dir + '/one', '--resume', osp.join(work_dir, mid[-1]),
+        '--cfg-options', *ckpt_options
+    ])
+    assert 'number of processes changed' in out
+    probe = torch.load(osp.join(work_dir, 'one', 'probe_rank0.pt'))
+    first = probe['epochs'][0]
+    assert sorted(first['trained']) == first['kept'].tolist()
+    assert 'InfoBatch finished' in out

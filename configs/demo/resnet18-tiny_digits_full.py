@@ -1,6 +1,8 @@
 # The demo's baseline: a small ResNet-18 (CIFAR stem, 16 base channels) on
 # scikit-learn's digits (1437 train / 360 test 8x8 images, shipped offline),
 # trained on the full data. Its InfoBatch twin only adds the hook.
+_base_ = ['../_base_/default_runtime_cpu.py']
+
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
 
@@ -71,21 +73,6 @@ val_cfg = dict()
 test_cfg = dict()
 
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=20),
-    param_scheduler=dict(type='ParamSchedulerHook'),
     checkpoint=dict(type='CheckpointHook', interval=max_epochs),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-    visualization=dict(type='VisualizationHook', enable=False),
-)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='gloo'),
-)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
+    visualization=dict(type='VisualizationHook', enable=False))
 randomness = dict(seed=0, deterministic=False)

@@ -3,6 +3,8 @@
 # (MAEViT, MAEPretrainDecoder, MAEPretrainHead with PixelReconstructionLoss)
 # and its schedule shape (per-iteration warmup, cosine decay), small enough
 # for a CPU. The full-data baseline; the InfoBatch twin adds the hook.
+_base_ = ['../_base_/default_runtime_cpu.py']
+
 default_scope = 'mmpretrain'
 custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
 
@@ -93,20 +95,6 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)
 
 default_hooks = dict(
-    timer=dict(type='IterTimerHook'),
-    logger=dict(type='LoggerHook', interval=10),
-    param_scheduler=dict(type='ParamSchedulerHook'),
-    checkpoint=dict(type='CheckpointHook', interval=max_epochs),
-    sampler_seed=dict(type='DistSamplerSeedHook'),
-)
-env_cfg = dict(
-    cudnn_benchmark=False,
-    mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
-    dist_cfg=dict(backend='gloo'),
-)
-vis_backends = [dict(type='LocalVisBackend')]
-visualizer = dict(type='UniversalVisualizer', vis_backends=vis_backends)
-log_level = 'INFO'
-load_from = None
-resume = False
+    logger=dict(interval=10),
+    checkpoint=dict(type='CheckpointHook', interval=max_epochs))
 randomness = dict(seed=0, diff_rank_seed=True)

@@ -161,6 +161,7 @@ class InfoBatchHook(Hook):
         self._state_to_restore: Optional[dict] = None
         self._torch_rng_to_restore: Optional[dict] = None
         self._torch_rng_before_next_pass: Optional[dict] = None
+        self._resumed_plan: Optional[EpochPlan] = None
         self._skip_whole_pass = False
 
     # -- set-up ------------------------------------------------------------
