@@ -15,6 +15,7 @@ command, start-up and validation included.
 Usage::
 
     python tools/demo.py [--seeds 0 1 2] [--work-dir work_dirs/demo]
+    python tools/demo.py --epochs 100 --ratio 0.3   # other schedules/ratios
 """
 import argparse
 import glob
@@ -33,12 +34,9 @@ REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 import mmib  # noqa: E402,F401  (weights_only loading of MMEngine checkpoints)
 
-CONFIGS = {
-    'full data':
-    osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py'),
-    'InfoBatch ratio=0.5':
-    osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_infobatch.py'),
-}
+FULL = osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py')
+INFOBATCH = osp.join(REPO, 'configs', 'demo',
+                     'resnet18-tiny_digits_infobatch.py')
 
 
 def final_accuracy(work_dir: str) -> float:
@@ -47,6 +45,16 @@ def final_accuracy(work_dir: str) -> float:
                                         'scalars.json')))[-1]
     rows = [json.loads(line) for line in open(scalars)]
     return [r['accuracy/top1'] for r in rows if 'accuracy/top1' in r][-1]
+
+
+def schedule_options(epochs: int) -> List[str]:
+    """``--cfg-options`` that set the demo schedule to ``epochs`` epochs."""
+    return [
+        f'train_cfg.max_epochs={epochs}', f'train_cfg.val_interval={epochs}',
+        f'param_scheduler.1.T_max={epochs - 1}',
+        f'param_scheduler.1.end={epochs}',
+        f'default_hooks.checkpoint.interval={epochs}'
+    ]
 
 
 def trained_samples(work_dir: str) -> Dict[str, int]:
@@ -62,13 +70,14 @@ def trained_samples(work_dir: str) -> Dict[str, int]:
     return dict(samples=meta['epoch'] * num_samples, iters=meta['iter'])
 
 
-def run_one(name: str, config: str, seed: int, work_root: str) -> dict:
+def run_one(name: str, config: str, seed: int, work_root: str,
+            options: List[str]) -> dict:
     work_dir = osp.join(work_root,
                         f"{name.split()[0].lower()}_seed{seed}")
     cmd = [
         sys.executable,
         osp.join(REPO, 'tools', 'train.py'), config, '--work-dir', work_dir,
-        '--cfg-options', f'randomness.seed={seed}'
+        '--cfg-options', f'randomness.seed={seed}', *options
     ]
     start = time.perf_counter()
     log = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
@@ -113,17 +122,27 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
+    parser.add_argument('--epochs', type=int, default=40)
+    parser.add_argument('--ratio', type=float, default=0.5)
     args = parser.parse_args()
     os.makedirs(args.work_dir, exist_ok=True)
-    print(f'Training {len(CONFIGS)} configs x {len(args.seeds)} seeds '
-          f'(40 epochs each) on scikit-learn digits ...', flush=True)
+    options = schedule_options(args.epochs)
+    configs = {
+        'full data': (FULL, options),
+        f'InfoBatch ratio={args.ratio:g}':
+        (INFOBATCH, options + [f'custom_hooks.0.ratio={args.ratio}']),
+    }
+    print(f'Training {len(configs)} configs x {len(args.seeds)} seeds '
+          f'({args.epochs} epochs each) on scikit-learn digits ...',
+          flush=True)
     results = [
-        run_one(name, config, seed, args.work_dir)
-        for seed in args.seeds for name, config in CONFIGS.items()
+        run_one(name, config, seed, args.work_dir, opts)
+        for seed in args.seeds for name, (config, opts) in configs.items()
     ]
     print()
-    print(f'ResNet-18 (16 base channels) on scikit-learn digits, 40 epochs, '
-          f'seeds {args.seeds}, this machine ({os.cpu_count()} CPUs):')
+    print(f'ResNet-18 (16 base channels) on scikit-learn digits, '
+          f'{args.epochs} epochs, seeds {args.seeds}, this machine '
+          f'({os.cpu_count()} CPUs):')
     print(table(results))
 
 
