@@ -102,3 +102,33 @@ def test_mae_configs_are_mmpretrain_recipes_plus_the_hook(epochs):
     assert cfg.train_cfg.max_epochs == epochs
     assert cfg.custom_hooks == [dict(type='InfoBatchHook', ratio=0.5)]
     assert cfg.param_scheduler[0].convert_to_iter_based
+
+
+def test_simmim_runs_with_per_sample_scores(work_dir):
+    """A second self-supervised algorithm with a per-patch loss: SimMIM."""
+    simmim = osp.join(REPO, 'configs', 'selfsup',
+                      'simmim_swin-tiny_photo-tiles_full.py')
+
+    def config(name, infobatch=None):
+        cfg = mae_config(work_dir + '/' + name, infobatch=infobatch,
+                         epochs=3)
+        base = Config.fromfile(simmim)
+        cfg.model = base.model
+        cfg.train_dataloader.dataset.pipeline = \
+            base.train_dataloader.dataset.pipeline
+        return cfg
+
+    plain = run(config('plain'))
+    ratio0 = run(config('ratio0', infobatch=dict(ratio=0.0)))
+    pruned = run(config('pruned', infobatch=dict(ratio=0.5, delta=1.0)))
+    a = get_hook(plain, 'RecordingHook').records
+    b = get_hook(ratio0, 'RecordingHook').records
+    torch.testing.assert_close(
+        torch.tensor([r['loss'] for r in b]),
+        torch.tensor([r['loss'] for r in a]), rtol=1e-5, atol=1e-6)
+    hook = get_hook(pruned, 'InfoBatchHook')
+    assert hook.recorder.module_names == ['head.loss_module']
+    assert bool(hook.table.seen.all())
+    assert bool(torch.isfinite(hook.table.scores).all())
+    assert hook.table.scores.unique().numel() > 64
+    assert hook.savings()['saved_samples'] > 0
