@@ -2,7 +2,6 @@
 import math
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
@@ -56,18 +55,12 @@ def test_train_py_flags_cfg_options_and_resume(tmp_path):
     assert len([d for d in os.listdir(work_dir) if d[:4].isdigit()]) == 2
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def test_two_process_ddp_with_gloo(tmp_path):
     """Both ranks hold the same scores; together they train the kept list."""
     work_dir = str(tmp_path)
     _run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={_free_port()}', 'tools/train.py', PROBE_CONFIG,
+        sys.executable, '-m', 'torch.distributed.run', '--standalone',
+        '--nproc_per_node=2', 'tools/train.py', PROBE_CONFIG,
         '--launcher', 'pytorch', '--work-dir', work_dir
     ], timeout=600)
     ranks = [
@@ -135,8 +128,8 @@ def test_ddp_savings_equal_the_single_process_run(tmp_path):
     config = osp.join(TESTS, 'configs', 'lenet_probe.py')
     two, one = str(tmp_path / 'two'), str(tmp_path / 'one')
     _run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={_free_port()}', 'tools/train.py', config,
+        sys.executable, '-m', 'torch.distributed.run', '--standalone',
+        '--nproc_per_node=2', 'tools/train.py', config,
         '--launcher', 'pytorch', '--work-dir', two
     ], timeout=600)
     _run([
@@ -166,8 +159,8 @@ def test_resume_with_another_world_size_restarts_the_pass(tmp_path):
     ckpt_options = ['default_hooks.checkpoint.by_epoch=False',
                     'default_hooks.checkpoint.interval=3']
     _run([
-        sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-        f'--master_port={_free_port()}', 'tools/train.py', config,
+        sys.executable, '-m', 'torch.distributed.run', '--standalone',
+        '--nproc_per_node=2', 'tools/train.py', config,
         '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
         *ckpt_options
     ], timeout=600)
