@@ -262,3 +262,25 @@ def test_score_momentum_averages_seen_scores():
     assert table.scores.tolist() == [3.0, 2.0, 6.0]
     with pytest.raises(ValueError, match='score_momentum=1.0'):
         ScoreTable(3, momentum=1.0)
+
+
+def test_core_imports_no_framework():
+    """mmib.core is plain torch/numpy: no MMEngine or OpenMMLab import."""
+    import ast
+    import os.path as osp
+
+    import mmib.core
+    core_dir = osp.dirname(mmib.core.__file__)
+    for name in ('__init__.py', 'pruning.py', 'clock.py'):
+        tree = ast.parse(open(osp.join(core_dir, name)).read())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                assert module.split('.')[0] in {
+                    'math', 'dataclasses', 'typing', 'numpy', 'torch'
+                }, f'{name} imports {module}'

@@ -1,11 +1,12 @@
 """Framework-free InfoBatch maths: plain torch, no MMEngine import."""
 from .clock import full_data_steps, scheduler_steps_for_iter
 from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
-                      derive_seed, expected_num_kept, num_pruning_epochs,
-                      plan_epoch)
+                      check_score_momentum, derive_seed, expected_num_kept,
+                      num_pruning_epochs, plan_epoch)
 
 __all__ = [
-    'BatchLayout', 'EpochPlan', 'PruningPolicy', 'ScoreTable', 'derive_seed',
+    'BatchLayout', 'EpochPlan', 'PruningPolicy', 'ScoreTable',
+    'check_score_momentum', 'derive_seed',
     'expected_num_kept', 'full_data_steps', 'num_pruning_epochs',
     'plan_epoch', 'scheduler_steps_for_iter'
 ]

@@ -136,6 +136,22 @@ def derive_seed(seed: int, epoch: int) -> int:
     return int(sequence.generate_state(1, np.uint64)[0] >> np.uint64(1))
 
 
+def check_score_momentum(momentum: float) -> float:
+    """Validate a score momentum (the weight of the old score).
+
+    Args:
+        momentum (float): In ``[0, 1)``; 0 keeps the latest loss.
+
+    Returns:
+        float: ``momentum`` as a float.
+    """
+    if not (isinstance(momentum, (int, float)) and 0 <= momentum < 1):
+        raise ValueError(
+            f'score_momentum={momentum!r} is outside [0, 1): 0 keeps the '
+            'latest loss (the paper), e.g. 0.5 averages over passes.')
+    return float(momentum)
+
+
 class ScoreTable:
     """The score (training loss) of every sample.
 
@@ -156,11 +172,7 @@ class ScoreTable:
         if num_samples <= 0:
             raise ValueError(f'num_samples must be positive, got '
                              f'{num_samples}')
-        if not 0 <= momentum < 1:
-            raise ValueError(
-                f'score_momentum={momentum!r} is outside [0, 1): 0 keeps the '
-                'latest loss (the paper), e.g. 0.5 averages over passes.')
-        self.momentum = float(momentum)
+        self.momentum = check_score_momentum(momentum)
         self.scores = torch.zeros(num_samples, dtype=torch.float32)
         self.seen = torch.zeros(num_samples, dtype=torch.bool)
 

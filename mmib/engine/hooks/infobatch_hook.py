@@ -15,7 +15,7 @@ from mmengine.structures import BaseDataElement
 from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
-                     full_data_steps, num_pruning_epochs, plan_epoch,
+                     check_score_momentum, full_data_steps, num_pruning_epochs, plan_epoch,
                      scheduler_steps_for_iter)
 from ...datasets import INDEX_KEY
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
@@ -144,8 +144,7 @@ class InfoBatchHook(Hook):
             delta=delta,
             threshold=threshold,
             quantiles=tuple(quantiles or ()))
-        ScoreTable(1, score_momentum)  # validates it before training
-        self.score_momentum = score_momentum
+        self.score_momentum = check_score_momentum(score_momentum)
         self.seed = seed
         self.table: Optional[ScoreTable] = None
         self.plan: Optional[EpochPlan] = None
