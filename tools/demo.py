@@ -125,7 +125,10 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, default=40)
     parser.add_argument('--ratio', type=float, default=0.5)
     args = parser.parse_args()
+    # a fresh folder per invocation: earlier runs are never overwritten
+    args.work_dir = osp.join(args.work_dir, time.strftime('%Y%m%d_%H%M%S'))
     os.makedirs(args.work_dir, exist_ok=True)
+    print(f'work dirs under {args.work_dir}')
     options = schedule_options(args.epochs)
     configs = {
         'full data': (FULL, options),

@@ -21,6 +21,7 @@ import os.path as osp
 import statistics
 import subprocess
 import sys
+import time
 
 import torch
 
@@ -95,6 +96,8 @@ def main() -> None:
     parser.add_argument('--work-dir',
                         default=osp.join('work_dirs', 'mae_study'))
     args = parser.parse_args()
+    # a fresh folder per invocation: earlier runs are never overwritten
+    args.work_dir = osp.join(args.work_dir, time.strftime('%Y%m%d_%H%M%S'))
     results = {name: [] for name in RUNS}
     for seed in args.seeds:
         for name, (config, options) in RUNS.items():
