@@ -122,7 +122,7 @@ def fix_mmcv_ops() -> bool:
     _drop_modules('mmcv.ops')
     mmcv = importlib.import_module('mmcv')
     ops_dir = os.path.join(os.path.dirname(mmcv.__file__), 'ops')
-    ops = _LiteOpsModule('mmcv.ops', __doc__ and
+    ops = _LiteOpsModule('mmcv.ops',
                          'mmcv.ops stand-in installed by mmib.compat')
     ops.__path__ = [ops_dir]
     sys.modules['mmcv.ops'] = ops

@@ -284,3 +284,34 @@ def test_core_imports_no_framework():
                 assert module.split('.')[0] in {
                     'math', 'dataclasses', 'typing', 'numpy', 'torch'
                 }, f'{name} imports {module}'
+
+
+@pytest.mark.parametrize('pass_len,full_len', [(26, 45), (45, 45), (1, 7),
+                                               (33, 100)])
+def test_iterations_to_cover_is_the_first_iteration_reaching_the_steps(
+        pass_len, full_len):
+    from mmib.core import iterations_to_cover
+    for steps in range(full_len + 2):
+        j = iterations_to_cover(steps, pass_len, full_len)
+        if steps > full_len:
+            assert j is None
+            continue
+        assert full_data_steps(j, pass_len, full_len) >= steps
+        assert j == 0 or full_data_steps(j - 1, pass_len, full_len) < steps
+
+
+def test_rank_share_matches_defaultsampler_sharding(monkeypatch):
+    """The per-rank count is what MMEngine's DefaultSampler yields."""
+    import mmengine.dataset.sampler as mmengine_sampler
+
+    from mmib.core import rank_share
+    for n in (1, 7, 10, 23):
+        for world in (1, 2, 3):
+            for rank in range(world):
+                monkeypatch.setattr(mmengine_sampler, 'get_dist_info',
+                                    lambda: (rank, world))
+                for round_up in (True, False):
+                    sampler = mmengine_sampler.DefaultSampler(
+                        list(range(n)), seed=0, round_up=round_up)
+                    assert rank_share(n, world, rank, round_up) == len(
+                        list(iter(sampler))), (n, world, rank, round_up)

@@ -9,6 +9,9 @@ stands exactly at ``full_len``, and the schedule ends with the training.
 """
 
 
+from typing import Optional
+
+
 def full_data_steps(done: int, pass_len: int, full_len: int) -> int:
     """Full-data iterations covered after ``done`` iterations of a pass.
 
@@ -44,3 +47,24 @@ def scheduler_steps_for_iter(batch_idx: int, pass_len: int,
     """
     return (full_data_steps(batch_idx + 1, pass_len, full_len) -
             full_data_steps(batch_idx, pass_len, full_len))
+
+
+def iterations_to_cover(full_steps: int, pass_len: int,
+                        full_len: int) -> Optional[int]:
+    """Iterations of a pass after which ``full_steps`` are covered.
+
+    Args:
+        full_steps (int): Full-data iterations to cover from the start of
+            the pass, ``>= 0``.
+        pass_len (int): Iterations of the pass.
+        full_len (int): Iterations the pass takes on the full data.
+
+    Returns:
+        int or None: The smallest ``j`` with
+        ``full_data_steps(j, pass_len, full_len) >= full_steps``
+        (``floor(j * F / L) >= s`` exactly when ``j >= ceil(s * L / F)``),
+        or None if the whole pass covers fewer.
+    """
+    if full_steps > full_len:
+        return None
+    return -(-full_steps * pass_len // full_len)  # integer ceil

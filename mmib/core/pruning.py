@@ -24,7 +24,7 @@ always gives the same plan.
 """
 import math
 from dataclasses import dataclass, field
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -273,6 +273,18 @@ def _full_plan(epoch: int, num_samples: int, annealing: bool) -> EpochPlan:
         annealing=annealing)
 
 
+def _bands(table: 'ScoreTable', policy: PruningPolicy):
+    """The thresholds and each sample's band.
+
+    Band ``b`` holds ``thresholds[b-1] <= score < thresholds[b]``; the top
+    band (``len(thresholds)``) and unseen samples are never pruned.
+    """
+    thresholds = _thresholds(policy, table.scores[table.seen])
+    bands = torch.bucketize(table.scores, thresholds, right=True)
+    bands[~table.seen] = len(thresholds)
+    return thresholds, bands
+
+
 def _thresholds(policy: PruningPolicy, seen_scores: torch.Tensor
                 ) -> torch.Tensor:
     if policy.threshold == 'mean':
@@ -280,6 +292,27 @@ def _thresholds(policy: PruningPolicy, seen_scores: torch.Tensor
     # numpy's quantile partitions (linear time) where torch.quantile sorts
     values = seen_scores.double().numpy()
     return torch.from_numpy(np.quantile(values, policy.quantiles)).float()
+
+
+def rank_share(num_kept: int, world_size: int, rank: int,
+               round_up: bool) -> int:
+    """Samples one rank trains in a pass, as ``DefaultSampler`` shards.
+
+    Args:
+        num_kept (int): Samples of the pass, all ranks together.
+        world_size (int): Number of ranks.
+        rank (int): This rank.
+        round_up (bool): Whether the list is padded with repeats so that
+            every rank gets ``ceil(num_kept / world_size)``; without it
+            rank ``r`` gets ``ceil((num_kept - r) / world_size)``, which is
+            also the number of its samples that are not repeats.
+
+    Returns:
+        int: The rank's samples in the pass.
+    """
+    if round_up:
+        return math.ceil(num_kept / world_size)
+    return max(0, math.ceil((num_kept - rank) / world_size))
 
 
 @dataclass(frozen=True)
@@ -304,12 +337,10 @@ class BatchLayout:
         """Whether some rank would end its epoch on a one-sample batch."""
         if self.drop_last or self.batch_size <= 1:
             return False
-        w = self.world_size
-        if self.round_up:
-            per_rank = [math.ceil(num_kept / w)]
-        else:
-            per_rank = [math.ceil((num_kept - r) / w) for r in range(w)]
-        return any(n % self.batch_size == 1 for n in per_rank)
+        ranks = [0] if self.round_up else range(self.world_size)
+        return any(
+            rank_share(num_kept, self.world_size, r, self.round_up) %
+            self.batch_size == 1 for r in ranks)
 
 
 def _avoid_batch_of_one(num_kept: int, num_samples: int,
@@ -349,13 +380,7 @@ def plan_epoch(table: ScoreTable,
     if annealing or not policy.prunes or not bool(table.seen.any()):
         return _full_plan(epoch, num_samples, annealing)
 
-    scores = table.scores
-    thresholds = _thresholds(policy, scores[table.seen])
-    # band b holds thresholds[b-1] <= score < thresholds[b]; the top band
-    # (len(thresholds)) and unseen samples are never pruned.
-    bands = torch.bucketize(scores, thresholds, right=True)
-    bands[~table.seen] = len(thresholds)
-
+    thresholds, bands = _bands(table, policy)
     generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
     weights = torch.ones(num_samples)
     pruned = []
@@ -387,7 +412,6 @@ def plan_epoch(table: ScoreTable,
 
 def expected_num_kept(table: ScoreTable,
                       policy: PruningPolicy,
-                      thresholds: Optional[Sequence[float]] = None,
                       layout: Optional[BatchLayout] = None) -> int:
     """How many samples :func:`plan_epoch` keeps for the current scores.
 
@@ -397,8 +421,6 @@ def expected_num_kept(table: ScoreTable,
     Args:
         table (ScoreTable): The current scores.
         policy (PruningPolicy): Ratios and thresholds.
-        thresholds (Sequence[float], optional): Thresholds to use instead of
-            computing them from the scores.
         layout (BatchLayout, optional): As for :func:`plan_epoch`.
 
     Returns:
@@ -406,10 +428,7 @@ def expected_num_kept(table: ScoreTable,
     """
     if not bool(table.seen.any()) or not policy.prunes:
         return len(table)
-    edges = (torch.tensor(thresholds, dtype=torch.float32) if thresholds
-             is not None else _thresholds(policy, table.scores[table.seen]))
-    bands = torch.bucketize(table.scores, edges, right=True)
-    bands[~table.seen] = len(edges)
+    _, bands = _bands(table, policy)
     pruned = sum(
         int(math.floor(r * int((bands == b).sum())))
         for b, r in enumerate(policy.ratios))

@@ -1,4 +1,4 @@
-"""Data sets and samplers of mmib (registered in MMEngine's root registries)."""
+"""mmib's data sets and samplers (in MMEngine's root registries)."""
 from .digits import DigitsDataset
 from .infobatch_dataset import INDEX_KEY, InfoBatchDataset, check_sized_dataset
 from .infobatch_sampler import InfoBatchSampler

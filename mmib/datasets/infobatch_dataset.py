@@ -1,4 +1,4 @@
-"""``InfoBatchDataset``: a data set wrapper that tags samples with their index."""
+"""``InfoBatchDataset``: a wrapper that tags samples with their index."""
 import copy
 from typing import Any, Union
 

@@ -7,6 +7,8 @@ from mmengine.dist import get_dist_info, sync_random_seed
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import Sampler
 
+from ..core import rank_share
+
 
 @DATA_SAMPLERS.register_module()
 class InfoBatchSampler(Sampler):
@@ -98,7 +100,8 @@ class InfoBatchSampler(Sampler):
     def total_size(self) -> int:
         """Samples all ranks together yield this epoch, padding included."""
         if self.round_up:
-            return math.ceil(self.num_kept / self.world_size) * self.world_size
+            return self.world_size * rank_share(
+                self.num_kept, self.world_size, self.rank, round_up=True)
         return self.num_kept
 
     def _permutation(self) -> torch.Tensor:
@@ -136,6 +139,11 @@ class InfoBatchSampler(Sampler):
         return iter(shard.tolist())
 
     def __len__(self) -> int:
-        if self.round_up:
-            return self.total_size // self.world_size
-        return math.ceil((self.num_kept - self.rank) / self.world_size)
+        return rank_share(self.num_kept, self.world_size, self.rank,
+                          self.round_up)
+
+    @property
+    def num_real(self) -> int:
+        """This rank's samples of the pass that are not round-up repeats
+        (they come first in its shard)."""
+        return rank_share(self.num_kept, self.world_size, self.rank, False)

@@ -218,7 +218,8 @@ class PerSampleLossRecorder:
                     name, "returns a scalar even with reduction='none'")
                 return output
             valid = _valid_mask(output, arguments)
-            if (reduction == 'mean' and avg_factor is None and valid is not None
+            if (reduction == 'mean' and avg_factor is None
+                    and valid is not None
                     and getattr(module, 'avg_non_ignore', False)):
                 avg_factor = valid.sum().item()  # as mmseg's cross_entropy
             if output.shape[0] != step.batch_size:

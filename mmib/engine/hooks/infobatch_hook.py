@@ -15,7 +15,8 @@ from mmengine.structures import BaseDataElement
 from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
-                     check_score_momentum, full_data_steps, num_pruning_epochs, plan_epoch,
+                     check_score_momentum, full_data_steps,
+                     iterations_to_cover, num_pruning_epochs, plan_epoch,
                      scheduler_steps_for_iter)
 from ...datasets import INDEX_KEY
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
@@ -342,16 +343,10 @@ class InfoBatchHook(Hook):
     def _end_in_this_pass(self) -> Optional[int]:
         """The pass iteration count after which the clock reaches the
         run's end, if that happens in this pass."""
-        left = self.target_full_iters - (
-            self.clock['full_iters'] - full_data_steps(
-                self.clock['pass_iter'], self.pass_len, self.full_pass_len))
-        if full_data_steps(self.pass_len, self.pass_len,
-                           self.full_pass_len) < left:
-            return None
-        j = max(1, math.ceil(left * self.pass_len / self.full_pass_len) - 1)
-        while full_data_steps(j, self.pass_len, self.full_pass_len) < left:
-            j += 1
-        return j
+        pass_start = self.clock['full_iters'] - full_data_steps(
+            self.clock['pass_iter'], self.pass_len, self.full_pass_len)
+        return iterations_to_cover(self.target_full_iters - pass_start,
+                                   self.pass_len, self.full_pass_len)
 
     @staticmethod
     def _sync_accumulation(runner, max_iters: int) -> None:
@@ -390,18 +385,14 @@ class InfoBatchHook(Hook):
     def _padding_mask(self, batch_size: int) -> torch.Tensor:
         """Which samples of this rank's batch are round-up padding.
 
-        The sampler pads the kept list to ``world_size * ceil(kept /
-        world_size)`` with repeats; this rank's ``j``-th sample of the pass
-        is a repeat when ``rank + j * world_size >= kept``.
+        The sampler pads the kept list with repeats at the end, so this
+        rank's samples from position ``sampler.num_real`` of the pass on
+        are repeats. (Not known with a custom batch sampler.)
         """
-        sampler = self.sampler
-        if (sampler.world_size == 1 or not sampler.round_up
-                or self.layout is None):
+        if self.sampler.world_size == 1 or self.layout is None:
             return torch.zeros(batch_size, dtype=torch.bool)
-        real = math.ceil((sampler.num_kept - sampler.rank) /
-                         sampler.world_size)
-        start = self.clock['pass_iter'] * self.layout.batch_size
-        return torch.arange(start, start + batch_size) >= real
+        start = self.clock['pass_iter'] * self.batch_size
+        return torch.arange(start, start + batch_size) >= self.sampler.num_real
 
     def after_train_iter(self,
                          runner,
@@ -638,8 +629,8 @@ class InfoBatchHook(Hook):
             self.clock.update(pass_iter=0, pass_samples=0, pass_unscored=0)
             mid_pass = repeat_epoch = False
         rng = state.get('rng')
-        same_streams = (get_world_size() == 1 or not runner._randomness_cfg.get(
-            'diff_rank_seed', False))
+        diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
+        same_streams = get_world_size() == 1 or not diff_rank_seed
         if rng is not None and same_streams:
             random.setstate(rng['python'])
             np.random.set_state(rng['numpy'])
