@@ -2,7 +2,8 @@
 
 ``import mmib`` first applies the CPU-stack fixes of :mod:`mmib.compat`, then
 registers ``InfoBatchHook`` (HOOKS), ``InfoBatchDataset`` and
-``DigitsDataset`` (DATASETS) and ``InfoBatchSampler`` (DATA_SAMPLERS) in
+``DigitsDataset`` (DATASETS), ``InfoBatchSampler`` (DATA_SAMPLERS) and
+``SmallCNN`` (MODELS) in
 MMEngine's root registries, which the mmpretrain and mmseg scopes inherit.
 Configs load it with ``custom_imports = dict(imports=['mmib'])``.
 """
@@ -10,7 +11,7 @@ from . import compat
 
 compat.apply_all()
 
-from . import datasets, engine  # noqa: E402
+from . import datasets, engine, models  # noqa: E402
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'datasets', 'engine']
+__all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']

@@ -1,7 +1,7 @@
-"""Fixes for the three known breaks of the CPU OpenMMLab stack.
+"""Fixes for the known breaks of the CPU OpenMMLab stack.
 
-``import mmib`` applies all three, each only where it is needed, before
-anything imports torchvision, mmcv.ops or loads a checkpoint:
+``import mmib`` applies the two import fixes, each only where it is needed,
+before anything imports torchvision or mmcv.ops:
 
 1. **torchvision's compiled ops.** The torchvision 0.28 wheel that matches
    the CPU torch 2.13 links CUDA; its ``_C`` extension does not load, and
@@ -17,16 +17,13 @@ anything imports torchvision, mmcv.ops or loads a checkpoint:
    Python focal loss on CPU). When the real ``mmcv.ops`` cannot be imported,
    a small ``mmcv.ops`` module is provided that loads ``point_sample.py`` from
    mmcv's own source and raises a clear error for any compiled op.
-3. **``--resume`` under torch >= 2.6.** ``torch.load`` defaults to
-   ``weights_only=True`` and rejects MMEngine's checkpoints (``Unsupported
-   global: HistoryBuffer``). The few globals MMEngine checkpoints hold are
-   allow-listed with ``torch.serialization.add_safe_globals``;
-   ``weights_only`` stays on for every file. The message hub's
-   ``HistoryBuffer`` pickles its statistics methods as
-   ``getattr(HistoryBuffer, 'mean')``; allow-listing the real ``getattr``
-   would let a crafted file reach any attribute (and so run code), so the
-   name ``builtins.getattr`` is mapped to :func:`history_buffer_method`,
-   which resolves only those methods and rejects everything else.
+
+``--resume`` under torch >= 2.6 (``weights_only=True`` rejects MMEngine's
+``HistoryBuffer``) is not fixed here, process-wide: the hook writes
+checkpoints that torch's default allow-list loads, and reads MMEngine's own
+format through stand-ins only during the runner's load
+(:mod:`mmib.engine.checkpoint_safety`). ``import mmib`` leaves
+``torch.serialization``'s allow-list as it was.
 
 One more break, of MMEngine's launcher rather than of an import, is handled
 by :func:`init_cpu_process_group`, which ``tools/train.py`` calls: with
@@ -39,7 +36,6 @@ import importlib.util
 import os
 import sys
 import types
-from typing import List
 
 import torch
 
@@ -138,70 +134,6 @@ def fix_mmcv_ops() -> bool:
     return True
 
 
-def history_buffer_method(owner: object, name: str) -> object:
-    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods.
-
-    Stands in for ``builtins.getattr`` while ``torch.load`` unpickles with
-    ``weights_only=True``.
-
-    Args:
-        owner: The object whose attribute is asked for.
-        name (str): The attribute.
-
-    Returns:
-        The statistics method ``HistoryBuffer.<name>``.
-
-    Raises:
-        pickle.UnpicklingError: For any other object or attribute.
-    """
-    import pickle
-
-    from mmengine.logging import HistoryBuffer
-
-    allowed = set(HistoryBuffer._statistics_methods) | {
-        'min', 'max', 'current', 'mean'
-    }
-    if owner is HistoryBuffer and name in allowed:
-        return getattr(HistoryBuffer, name)
-    raise pickle.UnpicklingError(
-        f'weights_only load: getattr({owner!r}, {name!r}) is not allowed; '
-        'only HistoryBuffer statistics methods are (mmib.compat).')
-
-
-def checkpoint_safe_globals() -> List[object]:
-    """The non-tensor globals that MMEngine checkpoints hold."""
-    import numpy as np
-    from mmengine.logging import HistoryBuffer
-
-    safe: List[object] = [
-        HistoryBuffer, np.ndarray, np.dtype,
-        (history_buffer_method, 'builtins.getattr')
-    ]
-    safe += [type(np.dtype(t)) for t in (np.float64, np.float32, np.float16,
-                                         np.int64, np.int32, np.int8,
-                                         np.uint32, np.uint8, np.bool_)]
-    safe += [np.float64, np.float32, np.int64, np.int32, np.uint32, np.bool_]
-    core = getattr(np, '_core', None) or np.core
-    safe.append(core.multiarray._reconstruct)
-    scalar = getattr(core.multiarray, 'scalar', None)
-    if scalar is not None:
-        safe.append(scalar)
-    return safe
-
-
-def fix_checkpoint_loading() -> bool:
-    """Allow-list MMEngine's checkpoint globals for ``weights_only`` loads.
-
-    Returns:
-        bool: True if the globals were added.
-    """
-    add = getattr(torch.serialization, 'add_safe_globals', None)
-    if add is None:  # torch < 2.4 loads these files as it always did
-        return False
-    add(checkpoint_safe_globals())
-    return True
-
-
 def init_cpu_process_group(launcher: str) -> bool:
     """Start a gloo process group for ``--launcher pytorch`` without CUDA.
 
@@ -221,7 +153,6 @@ def init_cpu_process_group(launcher: str) -> bool:
 
 
 def apply_all() -> None:
-    """Apply the three fixes (each is a no-op where it is not needed)."""
+    """Apply the two import fixes (each a no-op where it is not needed)."""
     fix_torchvision_import()
     fix_mmcv_ops()
-    fix_checkpoint_loading()

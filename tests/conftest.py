@@ -41,7 +41,7 @@ class RecordingHook(Hook):
         self._lr = runner.optim_wrapper.get_lr()['lr'][0]
         infobatch = [h for h in runner.hooks
                      if type(h).__name__ == 'InfoBatchHook']
-        self._pass = (infobatch[0].clock['pass_index']
+        self._pass = (infobatch[0].clock.pass_index
                       if infobatch else None)
         self._kept = (infobatch[0].plan.num_kept if infobatch else None)
 

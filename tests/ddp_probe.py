@@ -31,7 +31,7 @@ class InfoBatchProbeHook(Hook):
                 losses=[]))
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        pass_index = self.infobatch.clock['pass_index']
+        pass_index = self.infobatch.clock.pass_index
         if not self.epochs or self.epochs[-1]['epoch'] != pass_index:
             self._new_pass(pass_index)
 
@@ -43,10 +43,10 @@ class InfoBatchProbeHook(Hook):
         ]
         record['losses'].append(float(outputs['loss'].detach()))
 
-        if self.infobatch.clock['pass_iter'] == 0:  # the pass just ended
+        if self.infobatch.clock.pass_iter == 0:  # the pass just ended
             record['scores'] = self.infobatch.table.scores.clone()
             record['seen'] = self.infobatch.table.seen.clone()
-            record['ledger'] = dict(self.infobatch.ledger)
+            record['ledger'] = self.infobatch.ledger.state_dict()
 
     def after_train(self, runner):
         torch.save(

@@ -127,7 +127,7 @@ def test_checkpoint_without_infobatch_state_starts_fresh(tmp_path):
     resumed = _resume(cfg, work_dir, 'epoch_2.pth')
     hook = get_hook(resumed, 'InfoBatchHook')
     assert resumed.epoch == 3
-    assert hook.ledger['passes_done'] == 1  # only what this run trained
+    assert hook.ledger.passes_done == 1  # only what this run trained
     assert hook.plan.num_kept == 256  # no scores yet: all samples
 
 

@@ -142,7 +142,7 @@ def test_checkpoint_carries_the_scores_and_resume_restores_them(work_dir):
     assert resumed_hook.plan.num_kept < 256
     assert torch.equal(resumed_hook.plan.kept_indices,
                        hook.plan.kept_indices)
-    assert resumed_hook.ledger['passes_done'] == 3
+    assert resumed_hook.ledger.passes_done == 3
     assert resumed_hook.savings() == hook.savings()
 
 

@@ -1,14 +1,17 @@
 """Framework-free InfoBatch maths: plain torch, no MMEngine import."""
-from .clock import (full_data_steps, iterations_to_cover,
+from .clock import (PassClock, full_data_steps, iterations_to_cover,
                     scheduler_steps_for_iter)
-from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
-                      check_score_momentum, derive_seed, expected_num_kept,
-                      num_pruning_epochs, plan_epoch, rank_share)
+from .ledger import SavingsLedger
+from .pruning import (SELECTIONS, BatchLayout, EpochPlan, PruningPolicy,
+                      ScoreTable, check_score_momentum, derive_seed,
+                      expected_num_kept, num_pruning_epochs, plan_epoch,
+                      rank_share)
+from .state import STATE_VERSION, InfoBatchSnapshot
 
 __all__ = [
-    'BatchLayout', 'EpochPlan', 'PruningPolicy', 'ScoreTable',
-    'check_score_momentum', 'derive_seed',
-    'expected_num_kept', 'full_data_steps', 'iterations_to_cover',
-    'num_pruning_epochs', 'plan_epoch', 'rank_share',
-    'scheduler_steps_for_iter'
+    'BatchLayout', 'EpochPlan', 'InfoBatchSnapshot', 'PassClock',
+    'PruningPolicy', 'SELECTIONS', 'STATE_VERSION', 'SavingsLedger',
+    'ScoreTable', 'check_score_momentum', 'derive_seed', 'expected_num_kept',
+    'full_data_steps', 'iterations_to_cover', 'num_pruning_epochs',
+    'plan_epoch', 'rank_share', 'scheduler_steps_for_iter'
 ]

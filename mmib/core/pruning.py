@@ -30,6 +30,9 @@ import numpy as np
 import torch
 
 THRESHOLD_POLICIES = ('mean', 'quantile')
+#: ``'infobatch'`` prunes below the thresholds (the paper); ``'random'`` is
+#: the equal-cost baseline: the same count, drawn from all scored samples.
+SELECTIONS = ('infobatch', 'random')
 
 
 @dataclass(frozen=True)
@@ -44,25 +47,52 @@ class PruningPolicy:
         threshold (str): ``'mean'`` or ``'quantile'``. Defaults to ``'mean'``.
         quantiles (tuple[float]): Increasing quantiles in ``(0, 1)``, one per
             ratio, for ``threshold='quantile'``. Defaults to ().
+        rescale (bool): Whether kept samples of a pruned band get the weight
+            ``1 / (1 - ratio)``; False gives every kept sample weight 1 (the
+            paper's ablation). Defaults to True.
+        selection (str): ``'infobatch'`` prunes in the bands below the
+            thresholds; ``'random'`` prunes the same number of samples, drawn
+            uniformly from all scored samples (an equal-cost baseline), and
+            with ``rescale`` weights every kept scored sample by
+            ``n_scored / n_kept_scored``. Defaults to ``'infobatch'``.
     """
 
     ratios: Tuple[float, ...]
     delta: float = 0.875
     threshold: str = 'mean'
     quantiles: Tuple[float, ...] = field(default_factory=tuple)
+    rescale: bool = True
+    selection: str = 'infobatch'
 
     def __post_init__(self) -> None:
+        if self.selection not in SELECTIONS:
+            raise ValueError(
+                f'policy={self.selection!r} is not supported: use one of '
+                f"{SELECTIONS} ('random' is the equal-cost random-pruning "
+                'baseline).')
+        if not isinstance(self.rescale, bool):
+            raise ValueError(
+                f'rescale={self.rescale!r} must be True or False.')
         if self.threshold not in THRESHOLD_POLICIES:
             raise ValueError(
                 f'threshold={self.threshold!r} is not supported: use one of '
                 f'{THRESHOLD_POLICIES}.')
         for r in self.ratios:
-            if not (isinstance(r, (int, float)) and 0 <= r < 1):
+            if isinstance(r, bool) or not isinstance(r, (int, float)):
+                raise ValueError(
+                    f'ratio={r!r} must be a number in [0, 1) (got a '
+                    f'{type(r).__name__}), e.g. ratio=0.5.')
+            if not 0 <= r < 1:
                 raise ValueError(
                     f'ratio={r!r} is outside [0, 1): it is the fraction of '
                     'the below-threshold samples pruned each epoch, e.g. '
                     'ratio=0.5.')
-        if not (isinstance(self.delta, (int, float)) and 0 < self.delta <= 1):
+        if isinstance(self.delta, bool) or not isinstance(
+                self.delta, (int, float)):
+            raise ValueError(
+                f'delta={self.delta!r} must be a number in (0, 1] (got a '
+                f'{type(self.delta).__name__}), e.g. delta=0.875.')
+        if not 0 < self.delta <= 1:
             raise ValueError(
                 f'delta={self.delta!r} is outside (0, 1]: it is the fraction '
                 'of the training that prunes, e.g. delta=0.875 (the last '
@@ -95,7 +125,10 @@ class PruningPolicy:
 
     @property
     def weights(self) -> Tuple[float, ...]:
-        """Loss weight of the kept samples of each pruned band."""
+        """Loss weight of the kept samples of each pruned band (all 1
+        without ``rescale``)."""
+        if not self.rescale:
+            return tuple(1.0 for _ in self.ratios)
         return tuple(1.0 / (1.0 - r) for r in self.ratios)
 
     @property
@@ -382,24 +415,20 @@ def plan_epoch(table: ScoreTable,
 
     thresholds, bands = _bands(table, policy)
     generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
-    weights = torch.ones(num_samples)
-    pruned = []
-    for band, (ratio, weight) in enumerate(zip(policy.ratios,
-                                               policy.weights)):
-        if ratio == 0:
-            continue
-        members = torch.nonzero(bands == band).squeeze(1)
-        num_pruned = int(math.floor(ratio * members.numel()))
-        order = torch.randperm(members.numel(), generator=generator)
-        weights[members] = weight
-        pruned.append(members[order[:num_pruned]])
-    pruned = torch.cat(pruned) if pruned else torch.empty(0, dtype=torch.long)
+    if policy.selection == 'random':
+        weights, pruned = _draw_random(table, policy, bands, generator)
+    else:
+        weights, pruned = _draw_in_bands(policy, bands, generator)
 
     num_kept = num_samples - pruned.numel()
     target = _avoid_batch_of_one(num_kept, num_samples, layout)
     if target > num_kept:  # un-prune a random few
         order = torch.randperm(pruned.numel(), generator=generator)
         pruned = pruned[order[target - num_kept:]]
+    if policy.selection == 'random' and policy.rescale:
+        # one weight for all kept scored samples, from the final count
+        scored = int(table.seen.sum())
+        weights[table.seen] = scored / (scored - pruned.numel())
     weights[pruned] = 0.0
     kept = torch.nonzero(weights > 0).squeeze(1)
     return EpochPlan(
@@ -408,6 +437,42 @@ def plan_epoch(table: ScoreTable,
         weights=weights,
         thresholds=thresholds,
         annealing=False)
+
+
+def _band_prune_counts(policy: PruningPolicy,
+                       bands: torch.Tensor) -> Tuple[int, ...]:
+    """``floor(ratio * n_band)`` for each band below the top one."""
+    return tuple(
+        int(math.floor(ratio * int((bands == band).sum())))
+        for band, ratio in enumerate(policy.ratios))
+
+
+def _draw_in_bands(policy: PruningPolicy, bands: torch.Tensor,
+                   generator: torch.Generator):
+    """InfoBatch: prune ``floor(ratio * n_band)`` at random in each band;
+    the band's samples get its weight."""
+    weights = torch.ones(bands.numel())
+    pruned = []
+    counts = _band_prune_counts(policy, bands)
+    for band, (count, weight) in enumerate(zip(counts, policy.weights)):
+        if policy.ratios[band] == 0:
+            continue
+        members = torch.nonzero(bands == band).squeeze(1)
+        order = torch.randperm(members.numel(), generator=generator)
+        weights[members] = weight
+        pruned.append(members[order[:count]])
+    pruned = torch.cat(pruned) if pruned else torch.empty(0, dtype=torch.long)
+    return weights, pruned
+
+
+def _draw_random(table: ScoreTable, policy: PruningPolicy,
+                 bands: torch.Tensor, generator: torch.Generator):
+    """The random baseline: as many as InfoBatch would prune, drawn
+    uniformly from all scored samples (scores do not choose which)."""
+    count = sum(_band_prune_counts(policy, bands))
+    scored = torch.nonzero(table.seen).squeeze(1)
+    order = torch.randperm(scored.numel(), generator=generator)
+    return torch.ones(bands.numel()), scored[order[:count]]
 
 
 def expected_num_kept(table: ScoreTable,
@@ -429,7 +494,5 @@ def expected_num_kept(table: ScoreTable,
     if not bool(table.seen.any()) or not policy.prunes:
         return len(table)
     _, bands = _bands(table, policy)
-    pruned = sum(
-        int(math.floor(r * int((bands == b).sum())))
-        for b, r in enumerate(policy.ratios))
+    pruned = sum(_band_prune_counts(policy, bands))
     return _avoid_batch_of_one(len(table) - pruned, len(table), layout)

@@ -1,3 +1,3 @@
-from .infobatch_hook import InfoBatchHook, batch_sample_indices
+from .infobatch_hook import InfoBatchHook
 
-__all__ = ['InfoBatchHook', 'batch_sample_indices']
+__all__ = ["InfoBatchHook"]

@@ -16,7 +16,7 @@ Timings are medians of repeated runs on this machine; nothing is asserted.
 
 Usage::
 
-    python tools/benchmark.py
+    python tools/benchmark/speed.py
 """
 import os.path as osp
 import statistics
@@ -27,7 +27,7 @@ from typing import Callable, List
 
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 import mmib  # noqa: E402,F401
 from mmib.core import PruningPolicy, ScoreTable, plan_epoch  # noqa: E402

@@ -1,0 +1,163 @@
+"""The equal-cost baseline of a finished InfoBatch run.
+
+InfoBatch trains a fraction ``f`` of the full data's forward/backward
+passes. The honest alternative at the same cost is the full data trained for
+a shorter schedule: ``f`` of the iterations, with every parameter schedule
+compressed by the same factor (warm-up, cosine decay, steps all end where
+the shorter run ends). :func:`equal_cost_config` writes that config, as an
+iteration-based run so that its sample count matches InfoBatch's to within
+one batch.
+"""
+import copy
+import glob
+import os.path as osp
+from typing import Optional, Tuple
+
+import torch
+from mmengine.config import Config
+
+CHECKPOINT_KEY = 'infobatch'
+# parameter-scheduler settings counted in epochs/iterations
+_TIME_KEYS = ('begin', 'end', 'T_max', 'step_size', 'total_steps')
+
+
+def read_infobatch_ledger(work_dir: str) -> dict:
+    """The savings ledger of the last checkpoint of an InfoBatch run.
+
+    Args:
+        work_dir (str): The run's work directory (with ``last_checkpoint``).
+
+    Returns:
+        dict: ``samples_trained``, ``iters_trained``, ``iters_full``,
+        ``num_samples``, ``batch_size``, ``world_size``.
+    """
+    pointer = osp.join(work_dir, 'last_checkpoint')
+    if not osp.exists(pointer):
+        raise FileNotFoundError(
+            f'{work_dir!r} has no last_checkpoint: pass the work dir of a '
+            'finished InfoBatch run (CheckpointHook saves at its end).')
+    with open(pointer) as f:
+        path = f.read().strip()
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    state = checkpoint.get(CHECKPOINT_KEY)
+    if state is None:
+        raise ValueError(f'{path} holds no InfoBatch state: the run in '
+                         f'{work_dir!r} did not use InfoBatchHook.')
+    ledger, layout = state['ledger'], state['layout']
+    return dict(
+        samples_trained=int(ledger['samples_trained']),
+        iters_trained=int(ledger['iters_trained']),
+        iters_full=int(ledger['iters_full']),
+        num_samples=int(layout['num_samples']),
+        batch_size=int(layout['batch_size']),
+        world_size=int(layout['world_size']))
+
+
+def find_dumped_config(work_dir: str) -> str:
+    """The config MMEngine dumped into the top of ``work_dir``."""
+    found = sorted(glob.glob(osp.join(work_dir, '*.py')))
+    if len(found) != 1:
+        raise FileNotFoundError(
+            f'expected one dumped config (*.py) in {work_dir!r}, found '
+            f'{found}: pass the config explicitly.')
+    return found[0]
+
+
+def _scaled(value: float, unit: float, factor: float, minimum: int) -> int:
+    return max(minimum, int(round(value * unit * factor)))
+
+
+def _compress_scheduler(scheduler: dict, epoch_len: float,
+                        factor: float) -> dict:
+    """One parameter scheduler in iterations, compressed by ``factor``."""
+    scheduler = copy.deepcopy(scheduler)
+    unit = epoch_len if scheduler.get('by_epoch', True) else 1.0
+    begin = _scaled(scheduler.get('begin', 0), unit, factor, 0)
+    for key in _TIME_KEYS:
+        value = scheduler.get(key)
+        if value is None or key == 'begin':
+            continue
+        if key == 'end' and value >= 1e9:  # MMEngine's INF: open-ended
+            continue
+        minimum = begin + 1 if key == 'end' else 1
+        scheduler[key] = _scaled(value, unit, factor, minimum)
+    scheduler['begin'] = begin
+    if 'milestones' in scheduler:
+        scheduler['milestones'] = [
+            _scaled(m, unit, factor, 1) for m in scheduler['milestones']
+        ]
+    scheduler['by_epoch'] = False
+    scheduler.pop('convert_to_iter_based', None)
+    return scheduler
+
+
+def _compress_schedulers(schedulers, epoch_len: float, factor: float):
+    if schedulers is None:
+        return None
+    if isinstance(schedulers, dict) and 'type' not in schedulers:
+        # one list per optimizer
+        return {
+            name: _compress_schedulers(group, epoch_len, factor)
+            for name, group in schedulers.items()
+        }
+    if isinstance(schedulers, dict):
+        return _compress_scheduler(schedulers, epoch_len, factor)
+    return [_compress_scheduler(s, epoch_len, factor) for s in schedulers]
+
+
+def equal_cost_config(work_dir: str,
+                      config: Optional[str] = None) -> Tuple[Config, dict]:
+    """The full-data config that costs what the InfoBatch run cost.
+
+    Args:
+        work_dir (str): Work directory of a finished InfoBatch run.
+        config (str, optional): The run's config; defaults to the one
+            MMEngine dumped into ``work_dir``.
+
+    Returns:
+        tuple: The config (iteration-based, no InfoBatchHook, schedules
+        compressed) and a dict with ``max_iters``, ``samples`` (what it
+        trains), ``infobatch_samples``, ``fraction`` (``f``) and
+        ``full_iters`` (the original schedule's length in iterations).
+    """
+    ledger = read_infobatch_ledger(work_dir)
+    cfg = Config.fromfile(config or find_dumped_config(work_dir))
+    per_iter = ledger['batch_size'] * ledger['world_size']
+    max_iters = max(1, int(round(ledger['samples_trained'] / per_iter)))
+    full_iters = ledger['iters_full']
+    factor = max_iters / full_iters
+    train_cfg = cfg.train_cfg
+    by_epoch = train_cfg.get('by_epoch', False) or 'max_epochs' in train_cfg
+    epoch_len = full_iters / train_cfg['max_epochs'] if by_epoch else 1.0
+    val_interval = train_cfg.get('val_interval', 1 if by_epoch else 1000)
+    cfg.train_cfg = dict(
+        type='IterBasedTrainLoop',
+        max_iters=max_iters,
+        val_interval=_scaled(val_interval, epoch_len, factor, 1))
+    cfg.param_scheduler = _compress_schedulers(
+        cfg.get('param_scheduler'), epoch_len, factor)
+    checkpoint = cfg.get('default_hooks', {}).get('checkpoint')
+    if checkpoint:
+        interval = checkpoint.get('interval', 1)
+        checkpoint['interval'] = (
+            _scaled(interval, epoch_len, factor, 1) if interval > 0 else -1)
+        checkpoint['by_epoch'] = False
+    cfg.log_processor = dict(cfg.get('log_processor') or {}, by_epoch=False)
+    # one endless stream: no short last batch per epoch, so the run trains
+    # exactly max_iters full batches
+    sampler = cfg.train_dataloader.get('sampler') or {}
+    cfg.train_dataloader.sampler = dict(
+        type='InfiniteSampler', shuffle=sampler.get('shuffle', True))
+    hooks = [
+        h for h in cfg.get('custom_hooks', []) or []
+        if h.get('type') != 'InfoBatchHook'
+    ]
+    cfg.custom_hooks = hooks
+    info = dict(
+        max_iters=max_iters,
+        samples=max_iters * per_iter,
+        infobatch_samples=ledger['samples_trained'],
+        fraction=ledger['samples_trained'] /
+        (full_iters * per_iter),
+        full_iters=full_iters)
+    return cfg, info
