@@ -167,3 +167,62 @@ def test_simmim_shaped_reconstruction_loss_per_sample():
     recorder.start_step(torch.ones(2))
     torch.testing.assert_close(model.loss(pred, target, mask), own)
     recorder.finish_step()
+
+
+class NanMeanLoss(nn.Module):
+    """A custom loss whose own reduction skips NaN elements."""
+
+    def __init__(self, reduction='mean', skip_nan=True):
+        super().__init__()
+        self.reduction = reduction
+        self.skip_nan = skip_nan
+
+    def forward(self, pred, target):
+        loss = (pred - target)**2
+        if self.reduction == 'none':
+            return loss
+        if self.skip_nan:
+            return loss.nanmean() if self.reduction == 'mean' else \
+                loss.nansum()
+        return loss.mean() if self.reduction == 'mean' else loss.sum()
+
+
+class Regressor(nn.Module):
+
+    def __init__(self, loss):
+        super().__init__()
+        self.loss = loss
+
+    def forward(self, pred, target):
+        return self.loss(pred, target)
+
+
+@pytest.mark.parametrize('reduction', ['mean', 'sum'])
+def test_nan_skipping_reduction_keeps_its_semantics(reduction):
+    pred = torch.tensor([[1., 2., float('nan')], [0., 1., 1.],
+                         [float('nan')] * 3])
+    target = torch.zeros(3, 3)
+    model = Regressor(NanMeanLoss(reduction))
+    own = model(pred, target)
+    recorder = PerSampleLossRecorder(model)
+    recorder.start_step(torch.ones(3))
+    torch.testing.assert_close(model(pred, target), own)  # nanmean kept
+    scores = recorder.finish_step()
+    torch.testing.assert_close(scores[:2], torch.tensor([2.5, 2 / 3]))
+    assert torch.isnan(scores[2])  # nothing finite: no score
+    recorder.start_step(torch.tensor([2.0, 1.0, 1.0]))
+    weighted = model(pred, target)
+    recorder.finish_step()
+    total = 2 * 5.0 + 2.0
+    expected = total / 5 if reduction == 'mean' else torch.tensor(total)
+    torch.testing.assert_close(weighted, torch.as_tensor(expected))
+
+
+def test_nan_propagating_reduction_stays_nan():
+    pred = torch.tensor([[1., float('nan')], [0., 1.]])
+    model = Regressor(NanMeanLoss('mean', skip_nan=False))
+    recorder = PerSampleLossRecorder(model)
+    recorder.start_step(torch.ones(2))
+    assert torch.isnan(model(pred, torch.zeros(2, 2)))
+    scores = recorder.finish_step()
+    assert torch.isnan(scores[0]) and scores[1] == 0.5

@@ -172,9 +172,11 @@ def _attempt_dir(run_dir: str) -> str:
 
 
 def _build_config(config: str, schedule: Schedule, arm: Arm, seed: int,
-                  root: str, work_dir: str) -> Config:
+                  root: str, work_dir: str, registry: Dict[str, Arm]
+                  ) -> Config:
     if arm.equal_cost_of is not None:
-        source = load_result(root, schedule, ARMS[arm.equal_cost_of], seed)
+        source = load_result(root, schedule, registry[arm.equal_cost_of],
+                             seed)
         if source is None:
             raise RuntimeError(
                 f'the equal-cost arm {arm.name!r} needs the finished '
@@ -193,8 +195,13 @@ def _build_config(config: str, schedule: Schedule, arm: Arm, seed: int,
     return cfg
 
 
-def run_one(config: str, schedule: Schedule, arm: Arm, seed: int, root: str,
-            progress: Optional[Callable] = None) -> dict:
+def run_one(config: str,
+            schedule: Schedule,
+            arm: Arm,
+            seed: int,
+            root: str,
+            progress: Optional[Callable] = None,
+            registry: Optional[Dict[str, Arm]] = None) -> dict:
     """Train one arm for one seed (or return its recorded result).
 
     Args:
@@ -204,6 +211,8 @@ def run_one(config: str, schedule: Schedule, arm: Arm, seed: int, root: str,
         seed (int): The run's seed.
         root (str): The benchmark's output folder.
         progress (callable, optional): See :class:`RunRecorderHook`.
+        registry (dict, optional): Arms by name, for an equal-cost arm's
+            source. Defaults to :data:`ARMS`.
 
     Returns:
         dict: ``schedule``, ``arm``, ``seed``, ``top1``, ``samples``,
@@ -214,7 +223,8 @@ def run_one(config: str, schedule: Schedule, arm: Arm, seed: int, root: str,
         return done
     run_dir = _run_dir(root, schedule, arm, seed)
     work_dir = _attempt_dir(run_dir)
-    cfg = _build_config(config, schedule, arm, seed, root, work_dir)
+    cfg = _build_config(config, schedule, arm, seed, root, work_dir,
+                        registry or ARMS)
     runner = Runner.from_cfg(cfg)
     recorder = RunRecorderHook(progress)
     runner.register_hook(recorder)
@@ -242,7 +252,8 @@ def run_arms(config: str,
              arms: Sequence[str],
              seeds: Sequence[int],
              root: str,
-             log: Callable[[str], None] = print) -> List[dict]:
+             log: Callable[[str], None] = print,
+             registry: Optional[Dict[str, Arm]] = None) -> List[dict]:
     """Train every arm for every seed, seed by seed (arms interleaved, so
     a drift of a shared machine hits all arms alike).
 
@@ -254,15 +265,18 @@ def run_arms(config: str,
         seeds (Sequence[int]): Seeds.
         root (str): Output folder (resume-safe, see the module doc).
         log (callable): Where progress lines go.
+        registry (dict, optional): The arms by name. Defaults to
+            :data:`ARMS`.
 
     Returns:
         list[dict]: One result per run.
     """
-    unknown = [a for a in arms if a not in ARMS]
+    registry = registry or ARMS
+    unknown = [a for a in arms if a not in registry]
     if unknown:
-        raise ValueError(f'unknown arms {unknown}; known: {list(ARMS)}')
-    order = sorted(arms, key=lambda a: ARMS[a].equal_cost_of is not None)
-    jobs = [(seed, ARMS[a]) for seed in seeds for a in order]
+        raise ValueError(f'unknown arms {unknown}; known: {list(registry)}')
+    order = sorted(arms, key=lambda a: registry[a].equal_cost_of is not None)
+    jobs = [(seed, registry[a]) for seed in seeds for a in order]
     results, start = [], time.perf_counter()
     trained = 0
     for k, (seed, arm) in enumerate(jobs, 1):
@@ -279,7 +293,8 @@ def run_arms(config: str,
                     where = f'iteration {runner.iter}/{runner.max_iters}'
                 elapsed = time.perf_counter() - start
                 log(f'{head}: {where}, {elapsed / 60:.1f} min elapsed')
-            result = run_one(config, schedule, arm, seed, root, progress)
+            result = run_one(config, schedule, arm, seed, root, progress,
+                             registry)
             trained += 1
             elapsed = time.perf_counter() - start
             eta = elapsed / trained * (len(jobs) - k)
@@ -288,7 +303,8 @@ def run_arms(config: str,
                 f"{result['train_seconds']:.1f} s training; "
                 f'ETA of this schedule {eta / 60:.1f} min')
         else:
-            result = run_one(config, schedule, arm, seed, root)
+            result = run_one(config, schedule, arm, seed, root,
+                             registry=registry)
             log(f'{head}: recorded earlier, not trained again')
         results.append(result)
     return results

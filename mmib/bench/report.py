@@ -80,6 +80,9 @@ def verdict(results: Sequence[dict], labels: Dict[str, str]) -> str:
         return 'Verdict: needs the full and the InfoBatch arms.'
     ib = _metric(arms['infobatch'])
     c = paired_comparison(ib, _metric(arms['full']))
+    if c.n < 2:
+        return (f'Verdict: none with one seed ({c.mean:+.2f} points against '
+                'the full run); run several seeds for a test.')
     if c.significant and c.mean < 0:
         parts = [f'InfoBatch is not lossless here: {c.mean:+.2f} points '
                  f'against the full run (t={c.t:+.2f}, {c.n} seeds)']

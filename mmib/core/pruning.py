@@ -231,7 +231,9 @@ class ScoreTable:
             raise ValueError(f'{indices.numel()} indices but '
                              f'{losses.numel()} losses')
         finite = torch.isfinite(losses)
-        indices, losses = indices[finite], losses[finite]
+        num_rejected = losses.numel() - int(finite.sum())
+        if num_rejected:
+            indices, losses = indices[finite], losses[finite]
         if self.momentum:
             old = self.scores[indices]
             losses = torch.where(self.seen[indices],
@@ -239,7 +241,7 @@ class ScoreTable:
                                  (1 - self.momentum) * losses, losses)
         self.scores[indices] = losses
         self.seen[indices] = True
-        return int((~finite).sum())
+        return num_rejected
 
     def state_dict(self) -> Dict[str, torch.Tensor]:
         """Tensors to checkpoint."""

@@ -42,6 +42,7 @@ as it is: its loss is neither weighted nor scored, and it is named once in
 the log.
 """
 import inspect
+import logging
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -120,7 +121,10 @@ class PerSampleLossRecorder:
                 "can be set to 'none'.")
         self._step: Optional[_Step] = None
         self._unsplittable: Dict[str, str] = {}
-        self._signatures: Dict[type, inspect.Signature] = {}
+        # per loss type: its positional parameter names and defaults
+        self._signatures: Dict[type, Tuple[List[str], dict]] = {}
+        # per module: does its own reduction skip NaN elements (nanmean)?
+        self._nan_aware: Dict[str, bool] = {}
         self._handles = []
         for name, module in self.loss_modules:
             if _is_reconstruction_loss(module):
@@ -186,17 +190,22 @@ class PerSampleLossRecorder:
     def _call_arguments(self, module: nn.Module, args: tuple,
                         kwargs: dict) -> dict:
         """The loss call's arguments by name, defaults included."""
-        signature = self._signatures.get(type(module))
-        if signature is None:
-            signature = inspect.signature(module.forward)
-            self._signatures[type(module)] = signature
-        try:
-            bound = signature.bind(*args, **kwargs)
-        except TypeError:
-            return dict(kwargs)
-        bound.apply_defaults()
-        arguments = dict(bound.arguments)
-        arguments.update(arguments.pop('kwargs', None) or {})
+        spec = self._signatures.get(type(module))
+        if spec is None:
+            params = inspect.signature(module.forward).parameters.values()
+            positional = [
+                p.name for p in params
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            defaults = {
+                p.name: p.default
+                for p in params if p.default is not inspect.Parameter.empty
+            }
+            spec = self._signatures[type(module)] = (positional, defaults)
+        positional, defaults = spec
+        arguments = dict(defaults)
+        arguments.update(zip(positional, args))
+        arguments.update(kwargs)
         return arguments
 
     def _make_post_hook(self, name: str) -> Callable:
@@ -218,22 +227,59 @@ class PerSampleLossRecorder:
                     name, "returns a scalar even with reduction='none'")
                 return output
             valid = _valid_mask(output, arguments)
-            if (reduction == 'mean' and avg_factor is None
-                    and valid is not None
-                    and getattr(module, 'avg_non_ignore', False)):
-                avg_factor = valid.sum().item()  # as mmseg's cross_entropy
             if output.shape[0] != step.batch_size:
                 self._note_unsplittable(
                     name, f'returns shape {tuple(output.shape)} whose first '
                     f'dimension is not the batch ({step.batch_size})')
                 return _reduce(output, reduction, avg_factor)
-            step.add_scores(_per_sample_mean(output, valid))
+            scores = _per_sample_mean(output, valid)
+            # a NaN element makes its sample's score NaN: only then ask
+            # whether the module's own reduction skips NaN
+            if (bool(torch.isnan(scores).any())
+                    and bool(torch.isnan(output.detach()).any())
+                    and self._skips_nan(name, module, args, kwargs)):
+                finite = ~torch.isnan(output.detach())
+                valid = finite if valid is None else valid & finite
+                output = torch.where(finite, output, torch.zeros_like(output))
+                scores = _per_sample_mean(output, valid)
+                if reduction == 'mean' and avg_factor is None:
+                    avg_factor = valid.sum().item()  # as nanmean counts
+            if (reduction == 'mean' and avg_factor is None
+                    and valid is not None
+                    and getattr(module, 'avg_non_ignore', False)):
+                avg_factor = valid.sum().item()  # as mmseg's cross_entropy
+            step.add_scores(scores)
             weights = step.weights.to(output.device, output.dtype)
             weighted = output * weights.reshape((-1, ) + (1, ) *
                                                 (output.ndim - 1))
             return _reduce(weighted, reduction, avg_factor)
 
         return post_hook
+
+    def _skips_nan(self, name: str, module: nn.Module, args: tuple,
+                   kwargs: dict) -> bool:
+        """Whether the module's own reduction skips NaN elements.
+
+        Asked the first time the module's element-wise loss holds a NaN:
+        the module's own reduction (``forward`` with its reduction restored,
+        no hooks, no gradient) is finite exactly when it skips them (e.g.
+        ``nanmean``). The module's semantics win: NaN elements then count
+        neither in the weighted reduction nor in the scores.
+        """
+        known = self._nan_aware.get(name)
+        if known is None:
+            with torch.no_grad():
+                own = module.forward(*args, **kwargs)
+            known = isinstance(own, torch.Tensor) and bool(
+                torch.isfinite(own).all())
+            self._nan_aware[name] = known
+            if known:
+                print_log(
+                    f'InfoBatch: {name!r} ({type(module).__name__}) skips '
+                    'NaN elements in its own reduction; its weighted '
+                    'reduction and the scores skip them too.',
+                    logger='current', level=logging.WARNING)
+        return known
 
     def _hook_reconstruction_loss(self, name: str, module: nn.Module) -> None:
         """Hooks for mmpretrain's ``PixelReconstructionLoss``."""

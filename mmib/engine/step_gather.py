@@ -1,8 +1,8 @@
 """All ranks' per-sample results of a step, in one collective."""
-from typing import Tuple
+from typing import Optional, Tuple
 
 import torch
-from mmengine.dist import all_gather, get_world_size
+from mmengine.dist import all_gather
 from mmengine.structures import BaseDataElement
 
 from ..datasets import INDEX_KEY
@@ -21,9 +21,11 @@ def batch_sample_indices(data_batch) -> torch.Tensor:
         data_samples = data_batch.get('data_samples')
         if (isinstance(data_samples, (list, tuple)) and data_samples
                 and isinstance(data_samples[0], BaseDataElement)
-                and INDEX_KEY in data_samples[0].metainfo):
-            return torch.tensor([s.metainfo[INDEX_KEY] for s in data_samples],
-                                dtype=torch.long)
+                and hasattr(data_samples[0], INDEX_KEY)):
+            # attribute access: ``metainfo`` builds a dict per sample
+            return torch.tensor(
+                [getattr(s, INDEX_KEY) for s in data_samples],
+                dtype=torch.long)
         if INDEX_KEY in data_batch:
             return torch.as_tensor(data_batch[INDEX_KEY],
                                    dtype=torch.long).reshape(-1)
@@ -35,7 +37,8 @@ def batch_sample_indices(data_batch) -> torch.Tensor:
 
 
 def gather_step(indices: torch.Tensor, losses: torch.Tensor,
-                padding: torch.Tensor, batch_size: int
+                padding: Optional[torch.Tensor], batch_size: int,
+                world_size: int
                 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """All-gather ``(index, loss, is_padding)`` with one collective.
 
@@ -46,14 +49,18 @@ def gather_step(indices: torch.Tensor, losses: torch.Tensor,
     Args:
         indices (Tensor): This rank's sample indices, ``(B,)``.
         losses (Tensor): Their losses, ``(B,)``.
-        padding (Tensor): Which are padding repeats, ``(B,)`` bool.
+        padding (Tensor, optional): Which are padding repeats, ``(B,)``
+            bool; None: none (one process).
         batch_size (int): The loader's batch size.
+        world_size (int): Number of processes (1: nothing to gather).
 
     Returns:
         tuple: Indices, float32 losses and padding flags of all ranks.
     """
-    if get_world_size() == 1:
+    if world_size == 1:
         return indices, losses.float(), padding
+    if padding is None:
+        padding = torch.zeros(indices.numel(), dtype=torch.bool)
     bits = losses.float().cpu().contiguous().view(torch.int32).long()
     packed = torch.full((max(batch_size, indices.numel()), 3), -1,
                         dtype=torch.long)

@@ -57,9 +57,17 @@ def main() -> None:
     parser.add_argument('--out', default=osp.join('work_dirs', 'benchmark'))
     parser.add_argument('--report-only', action='store_true',
                         help='print the tables of the finished runs')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads (default: torch\'s); 1 when '
+                        'other work shares the cores')
     args = parser.parse_args()
+    if args.threads:
+        import torch
+        torch.set_num_threads(args.threads)
     labels = {name: arm.label for name, arm in ARMS.items()}
+    args.out = osp.abspath(args.out)
     os.makedirs(args.out, exist_ok=True)
+    os.chdir(REPO)  # the config's data_root is relative to the repository
     for name in args.schedules:
         schedule = SCHEDULES[name]
         if args.report_only:

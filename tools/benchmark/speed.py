@@ -7,17 +7,24 @@ Measures what InfoBatch adds to a training run:
 2. the per-iteration score update (``ScoreTable.update``) for a batch;
 3. the memory of the per-sample state (scores, seen-mask, weights, kept
    list);
-4. the per-iteration time of a real MMEngine Runner training the demo model
-   without the hook and with ``InfoBatchHook(ratio=0)`` (same samples, so the
-   difference is the hook's overhead: index extraction, loss hooks, score
-   update, schedule clock), 3 interleaved runs each.
+4. the per-iteration time of a real MMEngine Runner training the benchmark
+   model (SmallCNN on Fashion-MNIST) without the hook and with
+   ``InfoBatchHook(ratio=0)`` (same samples, so the difference is the hook's
+   overhead), interleaved repeats, and the time spent inside the hook's own
+   iteration methods;
+5. training-loop wall time against samples trained, InfoBatch against the
+   full data: a pruned sample should cost nothing (ratio 1.0).
 
 Timings are medians of repeated runs on this machine; nothing is asserted.
+Run it on a quiet machine: other work on the cores distorts every number.
 
 Usage::
 
-    python tools/benchmark/speed.py
+    python tools/prepare_fashion_mnist.py
+    python tools/benchmark/speed.py [--repeats 3] [--epochs 10]
 """
+import argparse
+import os
 import os.path as osp
 import statistics
 import sys
@@ -64,64 +71,147 @@ def core_rows() -> List[str]:
     return rows
 
 
-def runner_ms_per_iter(with_hook: bool) -> float:
+FASHION = osp.join(REPO, 'configs', 'fashion_mnist',
+                   'smallcnn_fashion-mnist-4k_full.py')
+
+
+class _IterTimes:
+    """Per-iteration wall time, and the time spent inside the InfoBatch
+    hook's own iteration methods."""
+
+    def __init__(self):
+        self.step, self.hook = [], []
+
+
+def _timed_run(hook_cfg, epochs: int, times: _IterTimes) -> dict:
+    """Train the benchmark config; return its training-loop seconds and
+    samples (validation off)."""
     from mmengine.config import Config
     from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
-    class IterTimes(Hook):
+    class Probe(Hook):
         priority = 'LOWEST'
 
-        def __init__(self):
-            self.times = []
+        def before_train(self, runner):
+            self.start, self.samples = time.perf_counter(), 0
 
         def before_train_iter(self, runner, batch_idx, data_batch=None):
-            self._start = time.perf_counter()
+            self._t = time.perf_counter()
 
         def after_train_iter(self, runner, batch_idx, data_batch=None,
                              outputs=None):
-            self.times.append(time.perf_counter() - self._start)
+            times.step.append(time.perf_counter() - self._t)
+            self.samples += len(data_batch['data_samples'])
 
-    cfg = Config.fromfile(
-        osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py'))
+        def after_train(self, runner):
+            self.seconds = time.perf_counter() - self.start
+
+    cfg = Config.fromfile(FASHION)
     cfg.work_dir = tempfile.mkdtemp()
-    cfg.experiment_name = f'bench_{int(with_hook)}_{time.time_ns()}'
-    cfg.train_cfg.max_epochs = 3
+    cfg.experiment_name = f'speed_{time.time_ns()}'
+    cfg.merge_from_dict({
+        'train_cfg.max_epochs': epochs, 'param_scheduler.1.T_max': epochs - 1,
+        'param_scheduler.1.end': epochs})
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = None
     cfg.log_level = 'WARNING'
-    cfg.custom_hooks = ([dict(type='InfoBatchHook', ratio=0.0)]
-                        if with_hook else [])
+    cfg.custom_hooks = [hook_cfg] if hook_cfg else []
     runner = Runner.from_cfg(cfg)
-    probe = IterTimes()
+    probe = Probe()
     runner.register_hook(probe)
+    for hook in runner.hooks:  # time the InfoBatch hook's own work
+        if type(hook).__name__ == 'InfoBatchHook':
+            for name in ('before_train_iter', 'after_train_iter'):
+                method = getattr(hook, name)
+
+                def timed(*args, _method=method, **kwargs):
+                    t = time.perf_counter()
+                    _method(*args, **kwargs)
+                    times.hook.append(time.perf_counter() - t)
+
+                setattr(hook, name, timed)
     runner.train()
-    return statistics.median(probe.times[10:]) * 1000
+    return dict(seconds=probe.seconds, samples=probe.samples)
+
+
+def overhead_rows(repeats: int) -> List[str]:
+    """The hook's per-iteration cost at ratio=0 (same samples as no hook)."""
+    plain, hooked = _IterTimes(), _IterTimes()
+    for _ in range(repeats):  # interleaved, against drifts of the machine
+        _timed_run(None, 2, plain)
+        _timed_run(dict(type='InfoBatchHook', ratio=0.0), 2, hooked)
+    step_plain = statistics.median(plain.step) * 1000
+    step_hooked = statistics.median(hooked.step) * 1000
+    # per iteration: the two hook methods together
+    before = statistics.median(hooked.hook[0::2]) * 1000
+    after = statistics.median(hooked.hook[1::2]) * 1000
+    own = before + after
+    return [
+        f'| step without the hook (ms, median) | {step_plain:.2f} |',
+        f'| step with InfoBatchHook(ratio=0) (ms, median) | {step_hooked:.2f}'
+        ' |',
+        f'| difference | {100 * (step_hooked / step_plain - 1):+.1f}% |',
+        f"| the hook's own iteration methods (ms, median) | {own:.3f} "
+        f'({100 * own / step_plain:.2f}% of a step; before_train_iter '
+        f'{before:.3f}, after_train_iter {after:.3f}) |',
+    ]
+
+
+def wall_rows(repeats: int, epochs: int) -> List[str]:
+    """Training-loop wall time against samples: InfoBatch vs full data."""
+    runs = {'full': [], 'infobatch': []}
+    for _ in range(repeats):
+        runs['full'].append(_timed_run(None, epochs, _IterTimes()))
+        runs['infobatch'].append(
+            _timed_run(dict(type='InfoBatchHook', ratio=0.5), epochs,
+                       _IterTimes()))
+    full_s = statistics.median(r['seconds'] for r in runs['full'])
+    full_n = runs['full'][0]['samples']
+    ib_s = statistics.median(r['seconds'] for r in runs['infobatch'])
+    ib_n = statistics.median(r['samples'] for r in runs['infobatch'])
+    saved_s, saved_n = 1 - ib_s / full_s, 1 - ib_n / full_n
+    return [
+        f'| full data | {full_n:,} | {full_s:.1f} | — | — | — |',
+        f'| InfoBatch ratio=0.5 | {ib_n:,.0f} | {ib_s:.1f} '
+        f'| {100 * saved_n:.1f}% | {100 * saved_s:.1f}% '
+        f"| {saved_s / saved_n if saved_n > 0 else float('nan'):.2f} |",
+    ]
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--epochs', type=int, default=10)
+    parser.add_argument('--threads', type=int, default=None,
+                        help="torch threads (default: torch's)")
+    args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    os.chdir(REPO)  # the benchmark config's data_root is relative
+    if not osp.exists(osp.join('data', 'fashion-mnist',
+                               'train-images-idx3-ubyte')):
+        sys.exit('run tools/prepare_fashion_mnist.py first')
     torch.manual_seed(0)
-    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads\n')
+    print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
+          f'{os.cpu_count()} CPUs, {time.strftime("%Y-%m-%d")}\n')
     print('| score table | prune step, mean (ms) | prune step, quantile (ms) '
           '| score update, batch 256 (µs) | per-sample state (MiB) |')
     print('|---|---|---|---|---|')
     for row in core_rows():
         print(row)
-    plain, hooked = [], []
-    for _ in range(3):  # interleaved, against drifts of a shared machine
-        plain.append(runner_ms_per_iter(False))
-        hooked.append(runner_ms_per_iter(True))
-    print()
-    print('| demo model (batch 32), real Runner, 3 interleaved runs each '
-          '| ms / iteration, median (min-max) |')
+    print(f'\n| SmallCNN on 4,000 Fashion-MNIST images, batch 64, '
+          f'{args.repeats} interleaved runs of 2 epochs each | |')
     print('|---|---|')
-    for name, times in (('without InfoBatchHook', plain),
-                        ('with InfoBatchHook(ratio=0)', hooked)):
-        print(f'| {name} | {statistics.median(times):.2f} '
-              f'({min(times):.2f}-{max(times):.2f}) |')
-    change = statistics.median(hooked) / statistics.median(plain) - 1
-    print(f'\nhook overhead, median vs median: {100 * change:+.1f}%')
+    for row in overhead_rows(args.repeats):
+        print(row, flush=True)
+    print(f'\n| {args.epochs} epochs, training loop only, median of '
+          f'{args.repeats} interleaved runs | samples trained | train wall '
+          '(s) | samples saved | wall saved | wall saved / samples saved |')
+    print('|---|---|---|---|---|---|')
+    for row in wall_rows(args.repeats, args.epochs):
+        print(row, flush=True)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,7 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.dist import get_world_size
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, LoggerHook
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
@@ -221,6 +221,9 @@ class InfoBatchHook(Hook):
             # runner's differs with randomness.diff_rank_seed=True
             self.seed = self.sampler.seed
         self.recorder = PerSampleLossRecorder(model)
+        self._log_interval = next(
+            (h.interval for h in runner.hooks if isinstance(h, LoggerHook)),
+            1)
         self._restore(runner)
         if not self.by_epoch:
             loop.dataloader_iterator = PassIterator(
@@ -397,7 +400,7 @@ class InfoBatchHook(Hook):
         self._batch_padding = self._padding_mask(indices.numel())
         self.recorder.start_step(self.plan.weights[indices])
 
-    def _padding_mask(self, batch_size: int) -> torch.Tensor:
+    def _padding_mask(self, batch_size: int) -> Optional[torch.Tensor]:
         """Which samples of this rank's batch are round-up padding.
 
         The sampler pads the kept list with repeats at the end, so this
@@ -405,7 +408,7 @@ class InfoBatchHook(Hook):
         are repeats. (Not known with a custom batch sampler.)
         """
         if self.sampler.world_size == 1 or self.layout is None:
-            return torch.zeros(batch_size, dtype=torch.bool)
+            return None  # no padding
         start = self.clock.pass_iter * self.batch_size
         return torch.arange(start, start + batch_size) >= self.sampler.num_real
 
@@ -432,10 +435,12 @@ class InfoBatchHook(Hook):
                 'that the head already reduces to a scalar cannot be.')
         indices, losses, padding = gather_step(self._batch_indices, losses,
                                                self._batch_padding,
-                                               self.batch_size)
+                                               self.batch_size,
+                                               self.sampler.world_size)
         # padding repeats were trained, but score and count only once
-        num_padding = int(padding.sum())
-        indices, losses = indices[~padding], losses[~padding]
+        num_padding = 0 if padding is None else int(padding.sum())
+        if num_padding:
+            indices, losses = indices[~padding], losses[~padding]
         unscored = self.table.update(indices, losses)
         self.clock.pass_unscored += unscored
         self.clock.pass_samples += indices.numel()
@@ -454,8 +459,13 @@ class InfoBatchHook(Hook):
             elif runner.train_loop.max_iters <= runner.iter + 1:
                 runner.train_loop._max_iters = runner.iter + 2
                 self._sync_accumulation(runner, runner.iter + 2)
-        runner.message_hub.update_scalar('train/infobatch_saved',
-                                         self.savings()['saved_samples'])
+        # the saved fraction goes to the logger when it logs (MMEngine's
+        # history buffers grow with every update)
+        if (batch_idx + 1) % self._log_interval == 0 or \
+                (runner.iter + 1) % self._log_interval == 0 or \
+                self.clock.pass_iter == 0:
+            runner.message_hub.update_scalar('train/infobatch_saved',
+                                             self.savings()['saved_samples'])
 
     def _end_pass(self, runner) -> None:
         if self.clock.pass_unscored:

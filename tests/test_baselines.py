@@ -1,0 +1,96 @@
+"""The equal-cost baselines as options, through the real Runner:
+``rescale=False``, ``policy='random'`` and the equal-cost config tool."""
+import os.path as osp
+import subprocess
+import sys
+
+from conftest import REPO, demo_config, get_hook, run
+from mmengine.config import Config
+
+from mmib.analysis import equal_cost_config, read_infobatch_ledger
+
+
+def _per_pass(runner):
+    records = get_hook(runner, 'RecordingHook').records
+    passes = {}
+    for r in records:
+        passes.setdefault(r['pass_index'], set()).update(r['indices'])
+    return passes
+
+
+def test_rescale_false_trains_the_same_samples_with_weight_one(tmp_path):
+    kwargs = dict(epochs=3, num_samples=128, lenet=True, lr=0.0)
+    on = run(demo_config(str(tmp_path / 'on'), infobatch=dict(
+        ratio=0.5, delta=1.0), **kwargs))
+    off = run(demo_config(str(tmp_path / 'off'), infobatch=dict(
+        ratio=0.5, delta=1.0, rescale=False), **kwargs))
+    plan_on = get_hook(on, 'InfoBatchHook').plan
+    plan_off = get_hook(off, 'InfoBatchHook').plan
+    assert plan_off.num_kept < 128
+    assert plan_on.kept_indices.tolist() == plan_off.kept_indices.tolist()
+    assert float(plan_on.weights.max()) == 2.0
+    assert set(plan_off.weights[plan_off.kept_indices].tolist()) == {1.0}
+    assert _per_pass(on) == _per_pass(off)
+
+
+def test_random_policy_keeps_infobatch_counts_with_other_samples(tmp_path):
+    # lr=0 and no BatchNorm: every sample's loss is fixed, so both runs
+    # see the same scores and InfoBatch's count per pass is known
+    kwargs = dict(epochs=3, num_samples=128, lenet=True, lr=0.0)
+    infobatch = run(demo_config(str(tmp_path / 'ib'), infobatch=dict(
+        ratio=0.5, delta=1.0), **kwargs))
+    random_ = run(demo_config(str(tmp_path / 'rnd'), infobatch=dict(
+        ratio=0.5, delta=1.0, policy='random'), **kwargs))
+    a, b = _per_pass(infobatch), _per_pass(random_)
+    assert [len(a[p]) for p in sorted(a)] == [len(b[p]) for p in sorted(b)]
+    assert len(a[1]) < 128 and a[1] != b[1]
+    scores = get_hook(random_, 'InfoBatchHook').table.scores
+    pruned = sorted(set(range(128)) - b[1])
+    # random pruning reaches above the mean, InfoBatch never does
+    assert bool((scores[pruned] >= scores.mean()).any())
+    plan = get_hook(random_, 'InfoBatchHook').plan
+    kept = plan.kept_indices
+    assert float(plan.weights[kept].min()) == float(plan.weights[kept].max())
+    assert abs(float(plan.weights[kept][0]) - 128 / len(kept)) < 1e-6
+
+
+def test_equal_cost_config_trains_infobatch_samples_within_one_batch(
+        tmp_path):
+    work_dir = str(tmp_path / 'ib')
+    cfg = demo_config(work_dir, epochs=4, num_samples=200,
+                      infobatch=dict(ratio=0.5, delta=0.75))
+    ib = run(cfg)
+    ledger = read_infobatch_ledger(work_dir)
+    assert ledger['samples_trained'] == get_hook(
+        ib, 'InfoBatchHook').savings()['samples_trained'] < 800
+    short_cfg, info = equal_cost_config(work_dir)
+    assert not any(h['type'] == 'InfoBatchHook'
+                   for h in short_cfg.custom_hooks)
+    assert short_cfg.train_cfg['type'] == 'IterBasedTrainLoop'
+    assert all(not s['by_epoch'] for s in short_cfg.param_scheduler)
+    # the compressed cosine ends where the run ends
+    assert short_cfg.param_scheduler[-1]['end'] == info['max_iters']
+    short_cfg.work_dir = str(tmp_path / 'short')
+    short = run(short_cfg)
+    trained = sum(
+        len(r['indices']) for r in get_hook(short, 'RecordingHook').records)
+    assert abs(trained - ledger['samples_trained']) < 32  # one batch
+    assert trained == info['samples']
+    lr = short.optim_wrapper.get_lr()['lr'][0]
+    assert abs(lr - 1e-4) < 2e-3  # the schedule ran to its end value
+
+
+def test_equal_cost_tool_writes_and_never_overwrites(tmp_path):
+    work_dir = str(tmp_path / 'ib')
+    run(demo_config(work_dir, epochs=2, num_samples=64,
+                    infobatch=dict(ratio=0.5)))
+    out = str(tmp_path / 'equal.py')
+    cmd = [sys.executable, 'tools/equal_cost_config.py', work_dir,
+           '--out', out]
+    first = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert 'the equal-cost config trains' in first.stdout
+    assert Config.fromfile(out).train_cfg.max_iters > 0
+    second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert second.returncode != 0 and 'nothing overwritten' in second.stderr
+    assert osp.getsize(out) > 0
