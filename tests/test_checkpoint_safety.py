@@ -17,6 +17,7 @@ from conftest import REPO, demo_config, get_hook, run
 from mmengine.logging import HistoryBuffer
 from mmengine.runner.checkpoint import CheckpointLoader
 
+from mmib.analysis import read_infobatch_ledger
 from mmib.engine.checkpoint_safety import (CheckpointTrustError,
                                            ScopedCheckpointTrust,
                                            plain_message_hub,
@@ -209,6 +210,9 @@ def test_mmengine_format_checkpoint_resumes_with_one_log_line(tmp_path):
     path = osp.join(work_dir, 'epoch_1.pth')
     with pytest.raises(pickle.UnpicklingError):  # MMEngine's own format
         torch.load(path, weights_only=True)
+    # the equal-cost tool reads it through the stand-ins too
+    with pytest.raises(ValueError, match='holds no InfoBatch state'):
+        read_infobatch_ledger(work_dir)
     allow_list = set(map(str, torch.serialization.get_safe_globals()))
     cfg = demo_config(work_dir, epochs=2, num_samples=64,
                       infobatch=dict(ratio=0.5))

@@ -1,35 +1,83 @@
-"""tools/demo.py's pieces that need no training: options and the table."""
+"""The demo and the benchmark arms: schedules, resume-safety, and (with the
+Debian package ``dataset-fashion-mnist``) the demo on real data."""
+import json
+import os
 import os.path as osp
+import subprocess
 import sys
 
+import pytest
 from conftest import REPO
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 
-sys.path.insert(0, osp.join(REPO, 'tools'))
-import demo  # noqa: E402
+from mmib.bench import ARMS, Schedule
+from mmib.bench.harness import run_arms
+
+FASHION = osp.join(REPO, 'configs', 'fashion_mnist',
+                   'smallcnn_fashion-mnist-4k_full.py')
+DEBIAN_DATA = '/usr/share/datasets/fashion-mnist'
+needs_fashion_mnist = pytest.mark.skipif(
+    not osp.exists(osp.join(DEBIAN_DATA, 'train-images-idx3-ubyte.gz')),
+    reason='needs `apt-get install -y dataset-fashion-mnist` (.ci/run '
+    'installs it)')
 
 
-def test_schedule_options_rewrite_the_whole_schedule():
-    cfg = Config.fromfile(demo.INFOBATCH)
-    options = {}
-    for item in demo.schedule_options(100):
-        key, value = item.split('=')
-        options[key] = DictAction._parse_iterable(value)
-    cfg.merge_from_dict(options)
-    assert cfg.train_cfg.max_epochs == 100
+def test_schedule_rewrites_the_whole_schedule():
+    cfg = Config.fromfile(FASHION)
+    cfg.merge_from_dict(Schedule('x', 100, 1000).options())
+    assert cfg.train_cfg.max_epochs == 100 == cfg.train_cfg.val_interval
     assert cfg.param_scheduler[1].end == 100
     assert cfg.param_scheduler[1].T_max == 99
     assert cfg.default_hooks.checkpoint.interval == 100
+    assert cfg.train_dataloader.dataset.indices == 1000
+    # mmpretrain's MNIST reads the test files only with test_mode=True
+    assert cfg.val_dataloader.dataset.test_mode is True
 
 
-def test_table_reports_means_and_savings_against_the_first_run():
-    rows = [
-        dict(name='full data', acc=99.0, samples=1000, iters=100, wall=10.0),
-        dict(name='full data', acc=98.0, samples=1000, iters=100, wall=12.0),
-        dict(name='InfoBatch', acc=97.0, samples=600, iters=60, wall=7.0),
-        dict(name='InfoBatch', acc=97.0, samples=700, iters=70, wall=8.0),
+def test_finished_runs_are_read_back_not_retrained(tmp_path):
+    root = str(tmp_path)
+    schedule = Schedule('s', 3, 64)
+    for seed in (0, 1):
+        run_dir = osp.join(root, 's', f'full_seed{seed}')
+        os.makedirs(run_dir)
+        with open(osp.join(run_dir, 'result.json'), 'w') as f:
+            json.dump(dict(arm='full', seed=seed, top1=50.0 + seed,
+                           samples=192, iters=3, train_seconds=1.0), f)
+    lines = []
+    results = run_arms('no-such-config.py', schedule, ['full'], [0, 1], root,
+                       log=lines.append)
+    assert [r['top1'] for r in results] == [50.0, 51.0]
+    assert all('not trained again' in line for line in lines)
+    with pytest.raises(ValueError, match="unknown arms \\['nope'\\]"):
+        run_arms(FASHION, schedule, ['nope'], [0], root)
+    assert set(ARMS) == {'full', 'infobatch', 'shorter', 'random',
+                         'random_norescale', 'infobatch_norescale'}
+
+
+@pytest.mark.fashion_mnist
+@needs_fashion_mnist
+def test_demo_on_fashion_mnist(tmp_path):
+    out = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--epochs', '3', '--num-train',
+         '256', '--seeds', '0', '1', '--work-dir', str(tmp_path)],
+        capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    text = out.stdout
+    assert '[demo run 1/6] full data, seed 0: epoch' in text  # progress
+    assert 'ETA of this schedule' in text
+    for row in ('| full data | 2 |', '| InfoBatch ratio=0.5 | 2 |',
+                '| full data, equal-cost shorter schedule | 2 |'):
+        assert row in text
+    assert 'Verdict: ' in text
+    results = [
+        json.load(open(osp.join(dirpath, 'result.json')))
+        for dirpath, _, files in os.walk(str(tmp_path))
+        if 'result.json' in files
     ]
-    lines = demo.table(rows).splitlines()
-    assert lines[2] == ('| full data | 98.50 ± 0.71 | 1,000 | 0.0% | 100 '
-                        '| 11.0 |')
-    assert lines[3] == '| InfoBatch | 97.00 ± 0.00 | 650 | 35.0% | 65 | 7.5 |'
+    assert len(results) == 6
+    full = [r for r in results if r['arm'] == 'full']
+    assert all(r['samples'] == 3 * 256 for r in full)
+    ib = {r['seed']: r for r in results if r['arm'] == 'infobatch'}
+    for r in results:
+        if r['arm'] == 'shorter':  # the same cost within one batch
+            assert abs(r['samples'] - ib[r['seed']]['samples']) < 64

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Distributed training with torchrun: bash tools/dist_train.sh CONFIG GPUS [args]
-# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as in OpenMMLab's script.
+# Multi-node: NNODES, NODE_RANK, MASTER_ADDR and PORT as in OpenMMLab's script;
+# PYTHON picks the interpreter (default: python). Without CUDA, tools/train.py
+# trains on the CPU with gloo and sets model_wrapper_cfg.device_ids=None.
 CONFIG=$1
 GPUS=$2
 NNODES=${NNODES:-1}
@@ -8,8 +10,10 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
+PYTHON=${PYTHON:-python}
+
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-python -m torch.distributed.run \
+"$PYTHON" -m torch.distributed.run \
     --nnodes="$NNODES" \
     --node_rank="$NODE_RANK" \
     --master_addr="$MASTER_ADDR" \

@@ -21,6 +21,7 @@ import sys
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 import mmib  # noqa: E402,F401  (compat fixes + registration first)
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -88,6 +89,17 @@ def build_config(args: argparse.Namespace) -> Config:
                     f'{optim_wrapper}')
             cfg.optim_wrapper.type = 'AmpOptimWrapper'
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+    if args.launcher != 'none' and not torch.cuda.is_available():
+        # torch's DDP rejects device_ids for CPU modules; MMEngine passes
+        # [LOCAL_RANK] unless the config says otherwise
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel')
+        if wrapper.get('device_ids', 'unset') is not None:
+            wrapper['device_ids'] = None
+            cfg.model_wrapper_cfg = wrapper
+            print('No CUDA: distributed training on the CPU with gloo, '
+                  f'model_wrapper_cfg={dict(wrapper)}.', flush=True)
 
     if args.resume == 'auto':
         cfg.resume = True

@@ -10,6 +10,7 @@ one batch.
 """
 import copy
 import glob
+import pickle
 import os.path as osp
 from typing import Optional, Tuple
 
@@ -38,7 +39,7 @@ def read_infobatch_ledger(work_dir: str) -> dict:
             'finished InfoBatch run (CheckpointHook saves at its end).')
     with open(pointer) as f:
         path = f.read().strip()
-    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    checkpoint = load_checkpoint_safely(path)
     state = checkpoint.get(CHECKPOINT_KEY)
     if state is None:
         raise ValueError(f'{path} holds no InfoBatch state: the run in '
@@ -51,6 +52,21 @@ def read_infobatch_ledger(work_dir: str) -> dict:
         num_samples=int(layout['num_samples']),
         batch_size=int(layout['batch_size']),
         world_size=int(layout['world_size']))
+
+
+def load_checkpoint_safely(path: str) -> dict:
+    """``torch.load`` with ``weights_only=True``; a checkpoint in MMEngine's
+    own format (or of mmib 0.1) is read through mmib's stand-ins
+    (:mod:`mmib.engine.checkpoint_safety`), trusted for this load only."""
+    try:
+        return torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        from ..engine.checkpoint_safety import (mmengine_stand_ins,
+                                                restore_stand_ins)
+        with torch.serialization.safe_globals(mmengine_stand_ins()):
+            checkpoint = torch.load(path, map_location='cpu',
+                                    weights_only=True)
+        return restore_stand_ins(checkpoint)
 
 
 def find_dumped_config(work_dir: str) -> str:

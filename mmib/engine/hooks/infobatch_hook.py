@@ -19,7 +19,8 @@ from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (BatchLayout, EpochPlan, InfoBatchSnapshot, PassClock,
                      PruningPolicy, SavingsLedger, ScoreTable,
-                     check_score_momentum, num_pruning_epochs, plan_epoch)
+                     check_score_momentum, num_pruning_epochs,
+                     pass_statistics, plan_epoch, projected_saving)
 from ..checkpoint_safety import (ScopedCheckpointTrust, is_plain_message_hub,
                                  plain_message_hub,
                                  restore_plain_message_hub,
@@ -330,6 +331,25 @@ class InfoBatchHook(Hook):
             self.sampler.skip_next(self.clock.pass_iter * self.batch_size)
         self._update_max_iters(runner)
         runner.logger.info(self._describe_pass(pass_index, plan))
+        if not self.clock.pass_iter:  # a new pass, not a resumed one
+            self._visualize_pass(runner, pass_index, plan)
+
+    def _visualize_pass(self, runner, pass_index: int,
+                        plan: EpochPlan) -> None:
+        """Per-pass statistics to MMEngine's visualizer (scalars.json,
+        TensorBoard, ...), once per pass, at the pass's first iteration."""
+        stats = pass_statistics(self.table, plan)
+        saved = self.savings()
+        stats.update(
+            pass_index=pass_index,
+            full_iters=self.clock.full_iters,
+            saved_so_far=saved['saved_samples'],
+            projected_saving=projected_saving(
+                self.ledger.samples_trained, plan.num_kept, len(self.table),
+                pass_index, self.num_passes, self.num_pruning_passes))
+        runner.visualizer.add_scalars(
+            {f'infobatch/{k}': v
+             for k, v in stats.items()}, step=runner.iter)
 
     def _describe_pass(self, pass_index: int, plan: EpochPlan) -> str:
         if plan.annealing:
@@ -459,13 +479,21 @@ class InfoBatchHook(Hook):
             elif runner.train_loop.max_iters <= runner.iter + 1:
                 runner.train_loop._max_iters = runner.iter + 2
                 self._sync_accumulation(runner, runner.iter + 2)
-        # the saved fraction goes to the logger when it logs (MMEngine's
-        # history buffers grow with every update)
-        if (batch_idx + 1) % self._log_interval == 0 or \
-                (runner.iter + 1) % self._log_interval == 0 or \
-                self.clock.pass_iter == 0:
+        # the savings and the clock go to the message hub before the
+        # iterations the LoggerHook logs (it runs before this hook, and
+        # MMEngine's history buffers grow with every update): the logged
+        # values are those at the start of the logged iteration, as its lr
+        interval = self._log_interval
+        if (batch_idx + 2) % interval == 0 or \
+                (runner.iter + 2) % interval == 0 or \
+                self.clock.pass_iter + 1 == self.pass_len or interval == 1:
             runner.message_hub.update_scalar('train/infobatch_saved',
                                              self.savings()['saved_samples'])
+            runner.message_hub.update_scalar('train/infobatch_full_iters',
+                                             self.clock.full_iters)
+            runner.message_hub.update_scalar(
+                'train/infobatch_samples',
+                self.ledger.samples_trained + self.ledger.padding_samples)
 
     def _end_pass(self, runner) -> None:
         if self.clock.pass_unscored:

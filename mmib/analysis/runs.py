@@ -1,0 +1,113 @@
+"""Reading MMEngine work dirs: logged scalars, final metrics, costs."""
+import glob
+import json
+import os.path as osp
+from typing import Dict, List, Optional
+
+#: validation metrics looked for, in this order
+METRICS = ('accuracy/top1', 'mIoU', 'aAcc', 'accuracy/top5')
+
+
+def read_scalars(work_dir: str) -> List[dict]:
+    """All rows of the run's ``vis_data/scalars.json`` files (a resumed run
+    has one per start), oldest first."""
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        raise FileNotFoundError(
+            f'{work_dir!r} has no */vis_data/scalars.json: pass the work dir '
+            "of a run with MMEngine's LocalVisBackend (the default).")
+    rows = []
+    for path in files:
+        with open(path) as f:
+            rows += [json.loads(line) for line in f if line.strip()]
+    return rows
+
+
+def metric_name(rows: List[dict]) -> Optional[str]:
+    """The validation metric the evaluator logged (see :data:`METRICS`)."""
+    for name in METRICS:
+        if any(name in r for r in rows):
+            return name
+    return None
+
+
+def _train_rows(rows: List[dict]) -> List[dict]:
+    return [r for r in rows if 'loss' in r and 'step' in r]
+
+
+def run_summary(work_dir: str) -> dict:
+    """What a run cost and reached.
+
+    Samples trained come, in this order, from the benchmark's
+    ``result.json``, the InfoBatch ledger logged with the losses
+    (``infobatch_samples``), or ``iterations x batch size`` from the dumped
+    config (full-data runs; ``samples_exact`` is then False: short last
+    batches are counted full). Training wall time is the benchmark's
+    measurement if there is one, else the sum of the logged per-iteration
+    ``time`` over the logged intervals (approximate).
+
+    Args:
+        work_dir (str): The run's work directory.
+
+    Returns:
+        dict: ``name``, ``metric_name``, ``metric`` (last value), ``curve``
+        (list of ``(iteration, samples, seconds, metric)`` at each
+        validation),
+        ``samples``, ``samples_exact``, ``iters``, ``train_seconds``.
+    """
+    rows = read_scalars(work_dir)
+    name = metric_name(rows)
+    train = _train_rows(rows)
+    batch = _batch_size(work_dir)
+    curve_points = []
+    seconds, last_step, samples = 0.0, 0, 0
+    exact = True
+    for row in rows:
+        if 'loss' in row and 'step' in row:
+            step = row['step']
+            seconds += row.get('time', 0.0) * (step - last_step)
+            last_step = step
+            if 'infobatch_samples' in row:
+                samples = int(row['infobatch_samples'])
+            else:
+                samples, exact = step * batch, False
+        if name and name in row:
+            curve_points.append((last_step, samples, seconds, row[name]))
+    iters = train[-1]['step'] if train else 0
+    result_file = osp.join(osp.dirname(work_dir.rstrip('/')), 'result.json')
+    summary = dict(
+        name=osp.basename(work_dir.rstrip('/')),
+        metric_name=name,
+        metric=curve_points[-1][3] if curve_points else None,
+        curve=curve_points,
+        samples=samples,
+        samples_exact=exact,
+        iters=iters,
+        train_seconds=seconds)
+    if osp.exists(result_file):  # a benchmark run: measured exactly
+        with open(result_file) as f:
+            result = json.load(f)
+        summary.update(
+            samples=result['samples'], samples_exact=True,
+            iters=result['iters'], train_seconds=result['train_seconds'],
+            name=osp.basename(osp.dirname(work_dir.rstrip('/'))))
+    return summary
+
+
+def _batch_size(work_dir: str) -> int:
+    from mmengine.config import Config
+    found = sorted(glob.glob(osp.join(work_dir, '*.py')))
+    if not found:
+        return 1
+    cfg = Config.fromfile(found[0])
+    return int(cfg.train_dataloader.get('batch_size', 1))
+
+
+def group_runs(summaries: List[dict]) -> Dict[str, List[dict]]:
+    """Runs grouped by name with its seed suffix (``_seed<k>``) removed."""
+    groups: Dict[str, List[dict]] = {}
+    for s in summaries:
+        key = s['name'].split('_seed')[0]
+        groups.setdefault(key, []).append(s)
+    return groups

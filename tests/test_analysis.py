@@ -1,0 +1,116 @@
+"""Reading a run: per-pass statistics to the visualizer, the figures, and
+the comparison table of several work dirs."""
+import glob
+import json
+import os
+import os.path as osp
+import sys
+
+import pytest
+from conftest import REPO, demo_config, run
+from PIL import Image
+
+sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
+import compare_runs  # noqa: E402
+import plot_infobatch  # noqa: E402
+
+from mmib.analysis.runs import run_summary  # noqa: E402
+
+
+@pytest.fixture(scope='module')
+def tiny_run(tmp_path_factory):
+    work_dir = str(tmp_path_factory.mktemp('tiny'))
+    cfg = demo_config(work_dir, epochs=3, num_samples=128,
+                      infobatch=dict(ratio=0.5, delta=1.0))
+    cfg.visualizer = dict(
+        type='UniversalVisualizer',
+        vis_backends=[dict(type='LocalVisBackend'),
+                      dict(type='TensorboardVisBackend')])
+    run(cfg)
+    return work_dir
+
+
+def test_pass_statistics_land_in_scalars_json(tiny_run):
+    rows = [json.loads(line) for line in open(
+        glob.glob(osp.join(tiny_run, '*', 'vis_data', 'scalars.json'))[0])]
+    passes = [r for r in rows if 'infobatch/kept' in r]
+    assert [r['infobatch/pass_index'] for r in passes] == [0, 1, 2]
+    first, second = passes[0], passes[1]
+    assert first['infobatch/kept'] == 128 and first['infobatch/scored'] == 0
+    assert second['infobatch/kept'] + second['infobatch/pruned'] == 128
+    assert second['infobatch/pruned'] > 0
+    assert second['infobatch/band0_pruned'] == second['infobatch/pruned']
+    assert second['infobatch/threshold_0'] == pytest.approx(
+        second['infobatch/score_mean'], rel=1e-5)
+    hist = [second[f'infobatch/hist_{b:02d}'] for b in range(20)]
+    assert sum(hist) == 128
+    assert 0 < second['infobatch/projected_saving'] < 1
+    assert any('infobatch_full_iters' in r and 'lr' in r for r in rows)
+
+
+def test_pass_statistics_land_in_tensorboard(tiny_run):
+    from tensorboard.backend.event_processing.event_accumulator import \
+        EventAccumulator
+    events = glob.glob(
+        osp.join(tiny_run, '*', 'vis_data', '**', 'events.out.tfevents*'),
+        recursive=True)
+    assert events
+    accumulator = EventAccumulator(osp.dirname(events[0]))
+    accumulator.Reload()
+    tags = accumulator.Tags()['scalars']
+    assert 'infobatch/kept' in tags and 'infobatch/projected_saving' in tags
+    assert len(accumulator.Scalars('infobatch/kept')) == 3
+
+
+def test_plot_tool_writes_four_pictures(tiny_run, tmp_path):
+    paths = plot_infobatch.make_figures(tiny_run, str(tmp_path))
+    assert [osp.basename(p) for p in paths] == [
+        'scores.png', 'kept_pruned.png', 'saved.png', 'lr_clock.png'
+    ]
+    for path in paths:
+        with Image.open(path) as image:
+            image.load()
+            assert image.size[0] >= 600 and image.size[1] >= 300
+        assert osp.getsize(path) > 10_000  # drawn, not blank
+
+
+def _fake_run(root, name, metric, samples, times, batch=10):
+    work_dir = osp.join(root, name)
+    vis = osp.join(work_dir, '20260101_000000', 'vis_data')
+    os.makedirs(vis)
+    with open(osp.join(work_dir, 'cfg.py'), 'w') as f:
+        f.write(f'train_dataloader = dict(batch_size={batch})\n')
+    rows = []
+    for k, (sample, t) in enumerate(zip(samples, times), 1):
+        row = dict(step=10 * k, loss=1.0 / k, lr=0.1, time=t)
+        if sample is not None:
+            row['infobatch_samples'] = sample
+        rows.append(row)
+    rows.append({'accuracy/top1': metric, 'step': len(samples)})
+    with open(osp.join(vis, 'scalars.json'), 'w') as f:
+        f.write('\n'.join(json.dumps(r) for r in rows) + '\n')
+    return work_dir
+
+
+def test_comparison_table_from_work_dirs_the_test_controls(tmp_path):
+    root = str(tmp_path)
+    dirs = [
+        _fake_run(root, 'full_seed0', 90.0, [None, None], [0.5, 0.5]),
+        _fake_run(root, 'full_seed1', 92.0, [None, None], [0.5, 0.5]),
+        _fake_run(root, 'infobatch_seed0', 89.0, [60, 120], [0.5, 0.5]),
+        _fake_run(root, 'infobatch_seed1', 91.0, [60, 140], [0.5, 0.5]),
+    ]
+    summary = run_summary(dirs[2])
+    assert summary['samples'] == 120 and summary['iters'] == 20
+    assert summary['train_seconds'] == pytest.approx(10.0)
+    assert summary['curve'] == [(20, 120, 10.0, 89.0)]
+    table = compare_runs.comparison_table([run_summary(d) for d in dirs])
+    lines = table.splitlines()
+    assert lines[2] == ('| full | 2 | 91.00 ± 1.41 | ≈200 | — | 20 | 10.0 '
+                        '| — |')
+    assert lines[3] == ('| infobatch | 2 | 90.00 ± 1.41 | 130 | 35.0% | 20 '
+                        '| 10.0 | 0.0% |')
+    out = str(tmp_path / 'curves.png')
+    compare_runs.plot_curves([run_summary(d) for d in dirs], out)
+    with Image.open(out) as image:
+        assert image.size[0] > 600

@@ -1,0 +1,105 @@
+"""Compare finished runs: the table papers quote, and metric-vs-cost curves.
+
+From several work dirs (full data, InfoBatch, baselines; any seeds) this
+prints one markdown row per group of runs (seeds grouped by the ``_seed<k>``
+suffix of the folder name): the final validation metric (top-1 or mIoU,
+whichever the evaluator logged) mean ± sd, samples trained, iterations,
+training wall time, and the saved fractions against the first group. With
+``--plot`` it also draws the metric against samples trained and against
+wall time.
+
+Usage::
+
+    python tools/analysis/compare_runs.py work_dirs/full work_dirs/infobatch
+    python tools/analysis/compare_runs.py work_dirs/benchmark/e25/*/attempt0 \
+        --plot work_dirs/compare.png
+"""
+import argparse
+import os.path as osp
+import sys
+from typing import List
+
+sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+from mmib.analysis.runs import group_runs, run_summary  # noqa: E402
+from mmib.analysis.stats import describe  # noqa: E402
+
+
+def comparison_table(summaries: List[dict]) -> str:
+    """The markdown table (the first group is the reference)."""
+    groups = group_runs(summaries)
+    metric = next((s['metric_name'] for s in summaries if s['metric_name']),
+                  'metric')
+    lines = [
+        f'| run | runs | {metric} mean ± sd | samples trained | saved '
+        '| iterations | train wall (s) | wall saved |',
+        '|---|---|---|---|---|---|---|---|'
+    ]
+    reference = None
+    for name, runs in groups.items():
+        values = [r['metric'] for r in runs if r['metric'] is not None]
+        mean, sd = describe(values) if values else (float('nan'), 0.0)
+        samples = describe([r['samples'] for r in runs])[0]
+        iters = describe([r['iters'] for r in runs])[0]
+        wall = describe([r['train_seconds'] for r in runs])[0]
+        approx = '' if all(r['samples_exact'] for r in runs) else '≈'
+        if reference is None:
+            reference = (samples, wall)
+            saved = wall_saved = '—'
+        else:
+            saved = f'{100 * (1 - samples / reference[0]):.1f}%'
+            wall_saved = (f'{100 * (1 - wall / reference[1]):.1f}%'
+                          if reference[1] else '—')
+        lines.append(f'| {name} | {len(runs)} | {mean:.2f} ± {sd:.2f} '
+                     f'| {approx}{samples:,.0f} | {saved} | {iters:,.0f} '
+                     f'| {wall:.1f} | {wall_saved} |')
+    return '\n'.join(lines)
+
+
+def plot_curves(summaries: List[dict], out: str) -> None:
+    """Metric against samples trained and against training wall time."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for name, runs in group_runs(summaries).items():
+        for k, run in enumerate(runs):
+            if not run['curve']:
+                continue
+            _, samples, seconds, values = zip(*run['curve'])
+            label = name if k == 0 else None
+            color = f'C{list(group_runs(summaries)).index(name)}'
+            axes[0].plot(samples, values, 'o-', color=color, label=label)
+            axes[1].plot(seconds, values, 'o-', color=color, label=label)
+    metric = next((s['metric_name'] for s in summaries if s['metric_name']),
+                  'metric')
+    axes[0].set_xlabel('samples trained (forward/backward passes)')
+    axes[1].set_xlabel('training wall time (s)')
+    for ax in axes:
+        ax.set_ylabel(metric)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('work_dirs', nargs='+')
+    parser.add_argument('--plot', help='write the curves to this PNG')
+    args = parser.parse_args()
+    summaries = [run_summary(w) for w in args.work_dirs]
+    print(comparison_table(summaries))
+    if any(not s['samples_exact'] for s in summaries):
+        print('\n≈: full-data run without a sample ledger: iterations x batch '
+              'size (short last batches counted full).')
+    if args.plot:
+        plot_curves(summaries, args.plot)
+        print(f'\ncurves: {args.plot}')
+
+
+if __name__ == '__main__':
+    main()
