@@ -94,3 +94,55 @@ def test_equal_cost_tool_writes_and_never_overwrites(tmp_path):
     second = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert second.returncode != 0 and 'nothing overwritten' in second.stderr
     assert osp.getsize(out) > 0
+
+
+def test_start_log_says_which_passes_really_prune(tmp_path):
+    short = run(demo_config(str(tmp_path / 'a'), epochs=2, num_samples=64,
+                            infobatch=dict(ratio=0.5)))
+    log = open(short.logger.log_file).read()
+    assert 'WARNING - InfoBatch: 64 training samples' in log
+    assert 'no pass prunes: pass 1 only scores the samples' in log
+    longer = run(demo_config(str(tmp_path / 'b'), epochs=8, num_samples=64,
+                             infobatch=dict(ratio=0.5)))
+    log = open(longer.logger.log_file).read()
+    assert ('pass 1 scores all samples, passes 2-7 prune, pass 8 anneal on '
+            'all samples') in log
+
+
+def _register_head_with_extra_term():
+    from mmpretrain.models.heads import LinearClsHead
+    from mmpretrain.registry import MODELS
+
+    @MODELS.register_module(force=True)
+    class HeadWithPenalty(LinearClsHead):
+        """A head whose loss dict holds a term no loss module computes."""
+
+        def loss(self, feats, data_samples, **kwargs):
+            losses = super().loss(feats, data_samples, **kwargs)
+            losses['loss_l2'] = 1e-4 * self.fc.weight.pow(2).sum()
+            return losses
+
+
+def test_unweighted_loss_term_stops_training_with_its_name(tmp_path):
+    import pytest
+    _register_head_with_extra_term()
+    cfg = demo_config(str(tmp_path / 'a'), epochs=2, num_samples=64,
+                      infobatch=dict(ratio=0.5))
+    cfg.model.head.type = 'HeadWithPenalty'
+    with pytest.raises(RuntimeError) as error:
+        run(cfg)
+    message = str(error.value)
+    assert "loss terms ['loss_l2'] carry gradient but are not weighted" \
+        in message
+    assert "['head.loss_module']" in message  # the loss modules found
+    assert "unweighted_losses=['loss_l2']" in message  # the way out
+
+
+def test_listed_unweighted_term_trains_with_one_warning(tmp_path):
+    _register_head_with_extra_term()
+    cfg = demo_config(str(tmp_path / 'b'), epochs=2, num_samples=64,
+                      infobatch=dict(ratio=0.5, unweighted_losses=['loss_l2']))
+    cfg.model.head.type = 'HeadWithPenalty'
+    runner = run(cfg)
+    log = open(runner.logger.log_file).read()
+    assert log.count("the loss terms ['loss_l2'] stay unweighted") == 1

@@ -28,6 +28,11 @@ class ScalarLossHead(LinearClsHead):
     (dict(delta=0), r'delta=0 is outside \(0, 1\]'),
     (dict(threshold='quantile', quantiles=[0.2, 0.8], ratio=[0.5]),
      'same length'),
+    (dict(ratio='0.5'), r"ratio='0.5' must be a number"),
+    (dict(policy='hard'), r"policy='hard' is not supported"),
+    (dict(rescale=0), r'rescale=0 must be True or False'),
+    (dict(unweighted_losses='loss_x'),
+     r"unweighted_losses='loss_x' must be a list of loss names"),
 ])
 def test_bad_hook_options_fail_when_the_runner_is_built(work_dir, options,
                                                         match):
@@ -56,7 +61,10 @@ def test_loss_reduced_outside_the_loss_module_fails_at_the_first_step(
     cfg.model.head.type = 'ScalarLossHead'
     cfg.model.head.keep_loss_module = True  # found, but never called
     runner = Runner.from_cfg(cfg)
-    with pytest.raises(RuntimeError, match='no per-sample losses'):
+    # the coverage check names the term before anything is trained
+    with pytest.raises(RuntimeError,
+                       match=r"loss terms \['loss'\] carry gradient but "
+                       r"are not weighted.*\['head.loss_module'\]"):
         runner.train()
     assert runner.iter == 0
 

@@ -226,3 +226,57 @@ def test_nan_propagating_reduction_stays_nan():
     assert torch.isnan(model(pred, torch.zeros(2, 2)))
     scores = recorder.finish_step()
     assert torch.isnan(scores[0]) and scores[1] == 0.5
+
+
+class ClsHead(nn.Module):
+    """Calls its loss module as mmpretrain's ClsHead does."""
+
+    def __init__(self, loss):
+        super().__init__()
+        self.loss_module = loss
+
+    def forward(self, score, target):
+        return self.loss_module(score, target, avg_factor=score.size(0))
+
+
+@pytest.mark.parametrize('mode,target_kind', [
+    ('original', 'index'),
+    ('classy_vision', 'index'),
+    ('original', 'soft'),  # Mixup/CutMix targets
+    ('multi_label', 'multi'),
+])
+def test_label_smooth_loss_runs_scores_and_weights(mode, target_kind):
+    """LabelSmoothLoss reduces through an inner CrossEntropyLoss: the
+    reduction reaches it as ``reduction_override`` (it used to crash)."""
+    from mmpretrain.models.losses import LabelSmoothLoss
+
+    g = torch.Generator().manual_seed(0)
+    score = torch.randn(4, 5, generator=g)
+    if target_kind == 'index':
+        target = torch.tensor([0, 3, 1, 4])
+    elif target_kind == 'soft':
+        target = torch.softmax(torch.randn(4, 5, generator=g), dim=1)
+    else:
+        target = (torch.rand(4, 5, generator=g) > 0.5).long()
+    loss = LabelSmoothLoss(label_smooth_val=0.1, num_classes=5, mode=mode,
+                           loss_weight=0.7)
+    head = ClsHead(loss)
+    own = head(score, target)
+    per_sample = loss(score, target, reduction_override='none')
+    per_sample = per_sample.reshape(4, -1).mean(1)
+
+    recorder = PerSampleLossRecorder(head)
+    recorder.start_step(torch.ones(4))
+    torch.testing.assert_close(head(score, target), own)
+    torch.testing.assert_close(recorder.finish_step(), per_sample)
+    assert loss.reduction == 'mean' and loss.ce.reduction == 'mean'
+
+    weights = torch.tensor([2.0, 1.0, 0.0, 1.0])
+    recorder.start_step(weights)
+    weighted = head(score, target)
+    recorder.finish_step()
+    elementwise = loss(score, target, reduction_override='none')
+    # the head's avg_factor (4 images): sum over every element / 4
+    expected = (elementwise * weights.reshape(
+        (-1, ) + (1, ) * (elementwise.ndim - 1))).sum() / 4
+    torch.testing.assert_close(weighted, expected)

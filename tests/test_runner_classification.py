@@ -179,3 +179,29 @@ def test_val_and_test_runs_leave_the_hook_idle(work_dir):
     assert 'accuracy/top1' in metrics
     hook = get_hook(runner, 'InfoBatchHook')
     assert hook.table is None and hook.recorder is None
+
+
+@pytest.mark.parametrize('loss', [
+    dict(type='LabelSmoothLoss', label_smooth_val=0.1, num_classes=10),
+    dict(type='LabelSmoothLoss', label_smooth_val=0.1, num_classes=10,
+         mode='classy_vision'),
+])
+def test_label_smooth_loss_through_the_runner(work_dir, loss):
+    """The loss of mmpretrain's DeiT/Swin/ViT/ConvNeXt recipes: ratio=0
+    equals the plain run, ratio=0.5 prunes (it crashed before)."""
+    def config(sub, infobatch):
+        cfg = demo_config(work_dir + sub, epochs=3, num_samples=128,
+                          infobatch=infobatch)
+        cfg.model.head.loss = loss
+        return cfg
+
+    plain = run(config('/plain', None))
+    ratio0 = run(config('/r0', dict(ratio=0.0)))
+    torch.testing.assert_close(
+        torch.tensor([r['loss'] for r in get_hook(ratio0,
+                                                  'RecordingHook').records]),
+        torch.tensor([r['loss'] for r in get_hook(plain,
+                                                  'RecordingHook').records]),
+        rtol=1e-5, atol=1e-6)
+    pruned = run(config('/r5', dict(ratio=0.5, delta=1.0)))
+    assert get_hook(pruned, 'InfoBatchHook').savings()['saved_samples'] > 0

@@ -92,6 +92,12 @@ class _Step:
         self.weights = weights
         self.batch_size = weights.numel()
         self.scores: Optional[torch.Tensor] = None
+        # the tensors the hooks returned weighted (for the coverage check)
+        self.weighted: List[torch.Tensor] = []
+
+    def mark_weighted(self, tensor: torch.Tensor) -> torch.Tensor:
+        self.weighted.append(tensor)
+        return tensor
 
     def add_scores(self, per_sample: torch.Tensor) -> None:
         per_sample = per_sample.detach().float()
@@ -169,27 +175,76 @@ class PerSampleLossRecorder:
         step, self._step = self._step, None
         return None if step is None else step.scores
 
+    def unweighted_terms(self, losses: dict) -> List[str]:
+        """Loss terms of the model's loss dict that carry gradient but
+        reach no per-sample-weighted loss of the current step.
+
+        Follows each term's autograd graph back; a term is weighted when a
+        tensor that a hook returned weighted lies on it.
+
+        Args:
+            losses (dict): The model's ``mode='loss'`` output.
+
+        Returns:
+            list[str]: Names of the unweighted terms.
+        """
+        weighted = {t.grad_fn for t in (self._step.weighted if self._step
+                                        else []) if t.grad_fn is not None}
+        missing = []
+        for key, value in losses.items():
+            if 'loss' not in key:
+                continue  # MMEngine's parse_losses sums only 'loss' keys
+            tensors = value if isinstance(value, (list, tuple)) else [value]
+            for tensor in tensors:
+                if (isinstance(tensor, torch.Tensor) and tensor.requires_grad
+                        and not _reaches(tensor.grad_fn, weighted)):
+                    missing.append(key)
+                    break
+        return missing
+
+    @property
+    def unsplittable(self) -> Dict[str, str]:
+        """Loss modules whose output could not be split, and why."""
+        return dict(self._unsplittable)
+
     def _restore_reductions(self) -> None:
         for _, module in self.loss_modules:
             reduction = module.__dict__.pop('_infobatch_reduction', None)
-            if reduction is not None:
+            if module.__dict__.pop('_infobatch_switched', False):
                 module.reduction = reduction
 
     # -- hooks -------------------------------------------------------------
     def _make_pre_hook(self) -> Callable:
 
         def pre_hook(module, args, kwargs):
-            if self._step is None or kwargs.get('reduction_override'):
+            if self._step is None:
+                return None
+            positional, _ = self._spec(module)
+            if 'reduction_override' in positional:
+                at = positional.index('reduction_override')
+                given = (args[at] if len(args) > at else
+                         kwargs.get('reduction_override'))
+                if given is not None:
+                    return None  # the caller chose a reduction
+                # OpenMMLab's protocol: the override reaches every module
+                # the loss delegates to (LabelSmoothLoss -> its inner
+                # CrossEntropyLoss), where switching one attribute would not
+                module._infobatch_reduction = module.reduction
+                if len(args) > at:
+                    args = args[:at] + ('none', ) + args[at + 1:]
+                    return args, kwargs
+                return args, dict(kwargs, reduction_override='none')
+            if kwargs.get('reduction_override'):
                 return None
             module._infobatch_reduction = module.reduction
+            module._infobatch_switched = True
             module.reduction = 'none'
             return None
 
         return pre_hook
 
-    def _call_arguments(self, module: nn.Module, args: tuple,
-                        kwargs: dict) -> dict:
-        """The loss call's arguments by name, defaults included."""
+    def _spec(self, module: nn.Module) -> Tuple[List[str], dict]:
+        """The loss type's positional parameter names and defaults."""
         spec = self._signatures.get(type(module))
         if spec is None:
             params = inspect.signature(module.forward).parameters.values()
@@ -202,7 +257,12 @@ class PerSampleLossRecorder:
                 for p in params if p.default is not inspect.Parameter.empty
             }
             spec = self._signatures[type(module)] = (positional, defaults)
-        positional, defaults = spec
+        return spec
+
+    def _call_arguments(self, module: nn.Module, args: tuple,
+                        kwargs: dict) -> dict:
+        """The loss call's arguments by name, defaults included."""
+        positional, defaults = self._spec(module)
         arguments = dict(defaults)
         arguments.update(zip(positional, args))
         arguments.update(kwargs)
@@ -214,7 +274,8 @@ class PerSampleLossRecorder:
             reduction = module.__dict__.pop('_infobatch_reduction', None)
             if reduction is None:
                 return None  # not recording, or the caller chose a reduction
-            module.reduction = reduction
+            if module.__dict__.pop('_infobatch_switched', False):
+                module.reduction = reduction
             step = self._step
             arguments = self._call_arguments(module, args, kwargs)
             avg_factor = arguments.get('avg_factor')
@@ -252,7 +313,8 @@ class PerSampleLossRecorder:
             weights = step.weights.to(output.device, output.dtype)
             weighted = output * weights.reshape((-1, ) + (1, ) *
                                                 (output.ndim - 1))
-            return _reduce(weighted, reduction, avg_factor)
+            return step.mark_weighted(_reduce(weighted, reduction,
+                                              avg_factor))
 
         return post_hook
 
@@ -268,8 +330,11 @@ class PerSampleLossRecorder:
         """
         known = self._nan_aware.get(name)
         if known is None:
+            arguments = self._call_arguments(module, args, kwargs)
+            if 'reduction_override' in arguments:
+                arguments['reduction_override'] = None  # its own reduction
             with torch.no_grad():
-                own = module.forward(*args, **kwargs)
+                own = module.forward(**arguments)
             known = isinstance(own, torch.Tensor) and bool(
                 torch.isfinite(own).all())
             self._nan_aware[name] = known
@@ -304,8 +369,8 @@ class PerSampleLossRecorder:
             step.add_scores(
                 _reconstruction_scores(output, mask, module.channel))
             weights = step.weights.to(output.device, output.dtype)
-            return output * weights.reshape((-1, ) + (1, ) *
-                                            (output.ndim - 1))
+            return step.mark_weighted(
+                output * weights.reshape((-1, ) + (1, ) * (output.ndim - 1)))
 
         self._handles.append(
             module.register_forward_pre_hook(keep_mask, with_kwargs=True))
@@ -319,6 +384,22 @@ class PerSampleLossRecorder:
                 f'InfoBatch: loss module `{name}` {why}; its loss is kept '
                 'as it is (not weighted, not part of the scores).',
                 logger='current')
+
+
+def _reaches(node, targets: set) -> bool:
+    """Whether the autograd graph from ``node`` contains a target node."""
+    if not targets:
+        return False
+    seen, stack = set(), [node]
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        if node in targets:
+            return True
+        seen.add(node)
+        stack.extend(next_node for next_node, _ in node.next_functions)
+    return False
 
 
 def _valid_mask(output: torch.Tensor,

@@ -88,6 +88,12 @@ class InfoBatchHook(Hook):
         rescale (bool): Whether kept low-score samples get the weight
             ``1 / (1 - ratio)``. False is the paper's ablation (every kept
             sample weight 1). Defaults to True.
+        unweighted_losses (Sequence[str]): Loss terms (keys of the model's
+            loss dict) allowed to stay unweighted. At the first step the hook
+            checks that every loss term carrying gradient passes through a
+            per-sample-weighted loss; a term that does not stops training
+            with an error naming it, unless it is listed here (then one
+            WARNING says so). Defaults to ().
         policy (str): ``'infobatch'`` (the method) or ``'random'``: the
             equal-cost baseline that prunes the same number of samples each
             pass, drawn uniformly from all scored samples (with ``rescale``
@@ -109,7 +115,8 @@ class InfoBatchHook(Hook):
                  score_momentum: float = 0.0,
                  seed: Optional[int] = None,
                  rescale: bool = True,
-                 policy: str = 'infobatch') -> None:
+                 policy: str = 'infobatch',
+                 unweighted_losses: Sequence[str] = ()) -> None:
         ratios = (tuple(ratio) if isinstance(ratio, (list, tuple)) else
                   (ratio, ))
         self.policy = PruningPolicy(
@@ -120,6 +127,13 @@ class InfoBatchHook(Hook):
             rescale=rescale,
             selection=policy)
         self.score_momentum = check_score_momentum(score_momentum)
+        if isinstance(unweighted_losses, str) or not all(
+                isinstance(k, str) for k in unweighted_losses):
+            raise ValueError(
+                f'unweighted_losses={unweighted_losses!r} must be a list of '
+                "loss names, e.g. unweighted_losses=['loss_lovasz'].")
+        self.unweighted_losses = tuple(unweighted_losses)
+        self._coverage_handle = None
         self.seed = seed
         self.table: Optional[ScoreTable] = None
         self.plan: Optional[EpochPlan] = None
@@ -222,6 +236,9 @@ class InfoBatchHook(Hook):
             # runner's differs with randomness.diff_rank_seed=True
             self.seed = self.sampler.seed
         self.recorder = PerSampleLossRecorder(model)
+        self._coverage_handle = model.register_forward_hook(
+            functools.partial(self._check_coverage, runner=runner),
+            with_kwargs=True)
         self._log_interval = next(
             (h.interval for h in runner.hooks if isinstance(h, LoggerHook)),
             1)
@@ -240,6 +257,35 @@ class InfoBatchHook(Hook):
             f'the data ({self.full_pass_len} iterations each on the full '
             f'data); {schedule}; per-sample losses from '
             f'{self.recorder.module_names}.')
+
+    def _check_coverage(self, model, args, kwargs, output, runner) -> None:
+        """At the first training step: every loss term that carries
+        gradient must be weighted per sample (no silently partial
+        weighting, which would bias the gradient)."""
+        if kwargs.get('mode') != 'loss' or not isinstance(output, dict) or \
+                self.recorder._step is None:
+            return
+        self._coverage_handle.remove()
+        self._coverage_handle = None
+        missing = self.recorder.unweighted_terms(output)
+        allowed = [m for m in missing if m in self.unweighted_losses]
+        refused = [m for m in missing if m not in self.unweighted_losses]
+        unsplit = ''.join(f'; `{name}` {why}' for name, why in
+                          self.recorder.unsplittable.items())
+        if refused:
+            raise RuntimeError(
+                f'InfoBatch: the loss terms {refused} carry gradient but are '
+                'not weighted per sample (the loss modules found are '
+                f'{self.recorder.module_names}{unsplit}). Weighting only part '
+                'of the loss biases the gradient. Make the loss a module with '
+                "reduction='mean'/'sum' (or reduction_override), or accept "
+                'the bias knowingly with InfoBatchHook(unweighted_losses='
+                f'{refused}).')
+        if allowed:
+            runner.logger.warning(
+                f'InfoBatch: the loss terms {allowed} stay unweighted '
+                '(unweighted_losses): their samples are still pruned, so '
+                f'their gradient is biased{unsplit}.')
 
     def _describe_schedule(self) -> str:
         """Which passes really prune: the first only scores (no sample
