@@ -55,6 +55,17 @@ def test_model_without_a_per_sample_loss_fails_before_training(work_dir):
                            'no loss module.*already reduced to a scalar')
 
 
+def test_no_splittable_loss_module_error_names_the_losses_seen(work_dir):
+    cfg = demo_config(work_dir, infobatch=dict(ratio=0.5))
+    cfg.model.head.type = 'ScalarLossHead'
+    cfg.model.head.keep_loss_module = True
+    cfg.model.head.loss = dict(type='CosineSimilarityLoss')  # no reduction
+    _fails_before_training(
+        cfg, ValueError,
+        r'the loss modules it saw: \[.head.loss_module '
+        r'\(CosineSimilarityLoss\).\]')
+
+
 def test_loss_reduced_outside_the_loss_module_fails_at_the_first_step(
         work_dir):
     cfg = demo_config(work_dir, infobatch=dict(ratio=0.5))

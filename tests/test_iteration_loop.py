@@ -109,3 +109,21 @@ def test_resume_mid_pass_continues_with_the_same_samples(work_dir):
     assert resumed_hook.savings()['iters_full'] == \
         whole_hook.savings()['iters_full'] == 40
     assert resumed.max_iters == resumed.iter
+
+
+def test_repeat_dataset_prunes_on_the_inner_samples(work_dir):
+    """mmseg's UNet recipes wrap their data in RepeatDataset(times=40000):
+    passes count over the real samples, so the run prunes and saves."""
+    n, batch, passes = 128, 16, 5
+    cfg = iter_config(work_dir, passes=passes, num_samples=n,
+                      batch_size=batch, infobatch=dict(ratio=0.5, delta=0.8))
+    cfg.train_dataloader.dataset = dict(
+        type='RepeatDataset', times=1000, dataset=cfg.train_dataloader.dataset)
+    runner = run(cfg)
+    hook = get_hook(runner, 'InfoBatchHook')
+    assert len(hook.table) == n  # scores per real sample, not per copy
+    assert hook.ledger.passes_done == passes
+    assert hook.savings()['saved_samples'] > 0.05
+    assert runner.iter < passes * n // batch  # fewer iterations
+    log = open(runner.logger.log_file).read()
+    assert 'RepeatDataset(times=1000); passes go over its 128 samples' in log

@@ -9,7 +9,7 @@ seeding that MMEngine installed, a custom batch sampler.
 import copy
 
 import torch
-from mmengine.dataset import DefaultSampler, InfiniteSampler
+from mmengine.dataset import DefaultSampler, InfiniteSampler, RepeatDataset
 from torch.utils.data import DataLoader
 
 from ..datasets import InfoBatchDataset, InfoBatchSampler
@@ -26,7 +26,8 @@ def loader_sampler(loader: DataLoader):
 
 
 def wrap_train_dataloader(loader: DataLoader,
-                          own_generator: bool = False) -> DataLoader:
+                          own_generator: bool = False,
+                          unwrap_repeat: bool = False) -> DataLoader:
     """Return ``loader`` with an InfoBatch data set and sampler.
 
     Args:
@@ -37,6 +38,10 @@ def wrap_train_dataloader(loader: DataLoader,
             not draw from the global torch RNG. For iteration-based runs:
             they start an iterator per pass where an ``InfiniteSampler``
             run starts one in all. Defaults to False.
+        unwrap_repeat (bool): Train on the data set inside a
+            ``RepeatDataset`` (iteration-based runs: passes then count over
+            the real samples, each scored once per pass, instead of over
+            ``times`` copies). Defaults to False.
 
     Returns:
         DataLoader: ``loader`` itself when it already has both, else a new
@@ -61,6 +66,8 @@ def wrap_train_dataloader(loader: DataLoader,
             "dict(type='InfiniteSampler', shuffle=True) (their shuffle and "
             "seed carry over) or "
             "sampler=dict(type='InfoBatchSampler', shuffle=True).")
+    if unwrap_repeat and isinstance(dataset, RepeatDataset):
+        dataset = dataset.dataset
     if not isinstance(dataset, InfoBatchDataset):
         dataset = InfoBatchDataset(dataset)
     if not isinstance(sampler, InfoBatchSampler):

@@ -118,13 +118,19 @@ class PerSampleLossRecorder:
     def __init__(self, model: nn.Module) -> None:
         self.loss_modules = find_loss_modules(model)
         if not self.loss_modules:
+            seen = [
+                f'{name} ({type(m).__name__})'
+                for name, m in model.named_modules()
+                if name and (type(m).__name__.endswith(('Loss', 'Entropy'))
+                             or 'loss' in name.rsplit('.', 1)[-1].lower())
+            ]
             raise ValueError(
                 'InfoBatchHook found no loss module in the model that it can '
                 "make per-sample (a module with reduction='mean' or 'sum', "
-                "like mmpretrain/mmseg's CrossEntropyLoss). A loss that is "
-                'already reduced to a scalar cannot be split per sample: '
-                "compute the loss with a loss module whose `reduction` "
-                "can be set to 'none'.")
+                "like mmpretrain/mmseg's CrossEntropyLoss); the loss modules "
+                f'it saw: {seen or "none"}. A loss that is already reduced to '
+                'a scalar cannot be split per sample: compute the loss with a '
+                "loss module whose `reduction` can be set to 'none'.")
         self._step: Optional[_Step] = None
         self._unsplittable: Dict[str, str] = {}
         # per loss type: its positional parameter names and defaults

@@ -10,6 +10,7 @@ import math
 from typing import List, Optional, Sequence, Union
 
 import torch
+from mmengine.dataset import RepeatDataset
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook, LoggerHook
 from mmengine.model import is_model_wrapper
@@ -205,8 +206,17 @@ class InfoBatchHook(Hook):
             raise ValueError(
                 'InfoBatchHook supports EpochBasedTrainLoop and '
                 f'IterBasedTrainLoop; the config uses {type(loop).__name__}.')
+        repeated = loop.dataloader.dataset
         loader = wrap_train_dataloader(
-            loop.dataloader, own_generator=not self.by_epoch)
+            loop.dataloader,
+            own_generator=not self.by_epoch,
+            unwrap_repeat=not self.by_epoch)
+        if isinstance(repeated, RepeatDataset) and not self.by_epoch:
+            runner.logger.info(
+                f'InfoBatch: the training set is a RepeatDataset(times='
+                f'{repeated.times}); passes go over its {len(loader.dataset)} '
+                'samples (each scored once per pass), not over the '
+                f'{len(repeated)} copies.')
         loop.dataloader = loader
         self.loader = loader
         self.sampler = loader_sampler(loader)
