@@ -63,7 +63,7 @@ def test_demo_on_fashion_mnist(tmp_path):
         capture_output=True, text=True, cwd=REPO, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     text = out.stdout
-    assert '[demo run 1/6] full data, seed 0: epoch' in text  # progress
+    assert '[demo run 1/6] full data, seed 0: epoch 1/3' in text  # progress
     assert 'ETA of this schedule' in text
     for row in ('| full data | 2 |', '| InfoBatch ratio=0.5 | 2 |',
                 '| full data, equal-cost shorter schedule | 2 |'):

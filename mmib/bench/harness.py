@@ -285,10 +285,13 @@ def run_arms(config: str,
         if load_result(root, schedule, arm, seed) is None:
             def progress(runner, recorder, head=head):
                 if runner.train_loop.__class__.__name__.startswith('Epoch'):
+                    # after_train_epoch: runner.epoch is still the 0-based
+                    # epoch just trained
+                    done = runner.epoch + 1
                     step = max(1, runner.max_epochs // 5)
-                    if runner.epoch % step:
+                    if done % step and done != 1:
                         return
-                    where = f'epoch {runner.epoch}/{runner.max_epochs}'
+                    where = f'epoch {done}/{runner.max_epochs}'
                 else:
                     where = f'iteration {runner.iter}/{runner.max_iters}'
                 elapsed = time.perf_counter() - start

@@ -145,6 +145,7 @@ class InfoBatchHook(Hook):
         self._snapshot: Optional[InfoBatchSnapshot] = None
         self._trust = ScopedCheckpointTrust()
         self._batch_indices: Optional[torch.Tensor] = None
+        self._pending_scores: List[tuple] = []
 
     # -- set-up ------------------------------------------------------------
     def before_run(self, runner) -> None:
@@ -358,6 +359,7 @@ class InfoBatchHook(Hook):
                 f'{len(self.table)} to {len(self.loader.dataset)} samples '
                 'during training; its scores are kept per index, so the data '
                 'set must keep its length. Use a fixed-length data set.')
+        self._flush_scores()
         resumed = self.pending.take_plan()
         if self.pending.take_skip():  # the repeated epoch: train nothing
             self.sampler.set_kept_indices(
@@ -517,13 +519,13 @@ class InfoBatchHook(Hook):
         num_padding = 0 if padding is None else int(padding.sum())
         if num_padding:
             indices, losses = indices[~padding], losses[~padding]
-        unscored = self.table.update(indices, losses)
-        self.clock.pass_unscored += unscored
+        # scores are read only when a pass is planned or saved: store them
+        # in one batched update then, not one small update per iteration
+        self._pending_scores.append((indices, losses))
         self.clock.pass_samples += indices.numel()
         steps = self.clock.step(self.pass_len, self.full_pass_len,
                                 self.target_full_iters)
-        self.ledger.record_step(indices.numel(), num_padding, steps,
-                                unscored)
+        self.ledger.record_step(indices.numel(), num_padding, steps, 0)
         for _ in range(steps - 1):  # ParamSchedulerHook made one step
             for scheduler in self._iteration_schedulers(runner):
                 scheduler.step()
@@ -551,7 +553,19 @@ class InfoBatchHook(Hook):
                 'train/infobatch_samples',
                 self.ledger.samples_trained + self.ledger.padding_samples)
 
+    def _flush_scores(self) -> None:
+        """Store the losses gathered since the last flush as scores."""
+        if not self._pending_scores:
+            return
+        indices = torch.cat([i for i, _ in self._pending_scores])
+        losses = torch.cat([l for _, l in self._pending_scores])
+        self._pending_scores = []
+        unscored = self.table.update(indices, losses)
+        self.clock.pass_unscored += unscored
+        self.ledger.unscored += unscored
+
     def _end_pass(self, runner) -> None:
+        self._flush_scores()
         if self.clock.pass_unscored:
             runner.logger.warning(
                 f'InfoBatch: {self.clock.pass_unscored} per-sample losses '
@@ -567,6 +581,7 @@ class InfoBatchHook(Hook):
         Args:
             runner (Runner): The runner of the training process.
         """
+        self._flush_scores()
         runner.logger.info(f'InfoBatch finished: {self.summary()}')
 
     def after_run(self, runner) -> None:
@@ -630,6 +645,7 @@ class InfoBatchHook(Hook):
                 checkpoint['message_hub'])
         if self.table is None:  # not training
             return
+        self._flush_scores()
         checkpoint[CHECKPOINT_KEY] = InfoBatchSnapshot(
             table=self.table.state_dict(),
             clock=PassClock(**self.clock.state_dict()),
