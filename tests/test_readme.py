@@ -1,0 +1,46 @@
+"""README's commands refer to scripts, configs and options that exist."""
+import os.path as osp
+import re
+import subprocess
+import sys
+
+from conftest import REPO
+
+README = open(osp.join(REPO, 'README.md')).read()
+BLOCKS = re.findall(r'```bash\n(.*?)```', README, flags=re.S)
+LINES = [
+    line.split('#')[0].strip() for block in BLOCKS
+    for line in block.replace('\\\n', ' ').splitlines()
+]
+
+
+def test_scripts_and_configs_named_in_commands_exist():
+    import mmpretrain
+    import mmseg
+    packages = dict(mmpretrain=mmpretrain, mmseg=mmseg)
+    assert len(LINES) > 20
+    for line in LINES:
+        for path in re.findall(
+                r'(?:^|\s)((?:tools|configs)/[\w./-]+\.(?:py|sh))', line):
+            assert osp.exists(osp.join(REPO, path)), f'{path} in: {line}'
+        for package, path in re.findall(
+                r'import (mmpretrain|mmseg),os.*?/\.mim/(configs/[\w./-]+)',
+                line):
+            root = osp.dirname(packages[package].__file__)
+            assert osp.exists(osp.join(root, '.mim', path)), line
+
+
+def test_tool_options_used_in_readme_exist():
+    used = {}
+    for line in LINES:
+        for match in re.finditer(r'python (tools/[\w/]+\.py)([^&;|]*)',
+                                 line):
+            used.setdefault(match.group(1), set()).update(
+                re.findall(r'(--[a-z][\w-]*)', match.group(2)))
+    assert 'tools/demo.py' in used and 'tools/benchmark/arms.py' in used
+    for script, options in used.items():
+        out = subprocess.run([sys.executable, script, '--help'], cwd=REPO,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, (script, out.stderr[-2000:])
+        for option in options:
+            assert option in out.stdout, f'{script} has no {option}'
