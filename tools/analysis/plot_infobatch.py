@@ -64,21 +64,23 @@ def plot_scores(passes: List[dict], chosen: Optional[Sequence[int]], ax):
 
 def plot_kept(passes: List[dict], ax):
     index = [int(p['pass_index']) + 1 for p in passes]
-    bands = sorted({k.split('_')[0] for p in passes for k in p
-                    if k.startswith('band')})
-    bottom = [0.0] * len(passes)
-    for b, band in enumerate(bands):
-        kept = [p.get(f'{band}_kept', 0) for p in passes]
-        ax.bar(index, kept, bottom=bottom, color=f'C{b}',
-               label=f'{band} kept' + (' (top band)'
-                                       if b == len(bands) - 1 else ''))
-        bottom = [x + y for x, y in zip(bottom, kept)]
-    pruned = [p['pruned'] for p in passes]
-    ax.bar(index, pruned, bottom=bottom, color='lightgrey', label='pruned')
+    below, top = [], []
+    for p in passes:
+        top_band = sum(1 for k in p if k.startswith('threshold_'))
+        below.append(sum(p.get(f'band{b}_kept', 0) for b in range(top_band)))
+        top.append(p.get(f'band{top_band}_kept', 0))
+    ax.bar(index, below, color='C0', label='kept below the threshold '
+           '(weighted 1/(1-ratio))')
+    ax.bar(index, top, bottom=below, color='C1',
+           label='always kept (at/above the threshold, unscored, or a '
+           'pass that does not prune)')
+    ax.bar(index, [p['pruned'] for p in passes],
+           bottom=[a + b for a, b in zip(below, top)], color='lightgrey',
+           label='pruned')
     ax.set_xlabel('pass')
     ax.set_ylabel('samples')
     ax.set_title('kept and pruned samples per pass')
-    ax.legend()
+    ax.legend(fontsize='small')
 
 
 def plot_saved(rows: List[dict], passes: List[dict], ax):
