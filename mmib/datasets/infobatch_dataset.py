@@ -80,7 +80,8 @@ class InfoBatchDataset:
         if isinstance(sample, dict):
             data_samples = sample.get('data_samples')
             if isinstance(data_samples, BaseDataElement):
-                data_samples.set_metainfo({INDEX_KEY: index})
+                # set_field: set_metainfo would deep-copy a dict per sample
+                data_samples.set_field(index, INDEX_KEY, field_type='metainfo')
             else:
                 sample[INDEX_KEY] = index
             return sample

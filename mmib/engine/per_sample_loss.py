@@ -317,8 +317,9 @@ class PerSampleLossRecorder:
                 avg_factor = valid.sum().item()  # as mmseg's cross_entropy
             step.add_scores(scores)
             weights = step.weights.to(output.device, output.dtype)
-            weighted = output * weights.reshape((-1, ) + (1, ) *
-                                                (output.ndim - 1))
+            weighted = output * (weights if output.ndim == 1 else
+                                 weights.reshape((-1, ) + (1, ) *
+                                                 (output.ndim - 1)))
             return step.mark_weighted(_reduce(weighted, reduction,
                                               avg_factor))
 
@@ -422,6 +423,8 @@ def _valid_mask(output: torch.Tensor,
 def _per_sample_mean(output: torch.Tensor,
                      valid: Optional[torch.Tensor]) -> torch.Tensor:
     """Each sample's mean loss over its (valid) elements; NaN for none."""
+    if valid is None and output.ndim == 1:  # one loss per sample already
+        return output.detach().float()
     flat = output.detach().float().reshape(output.shape[0], -1)
     if valid is None:
         return flat.mean(1)
