@@ -9,7 +9,8 @@ before anything imports torchvision or mmcv.ops:
    exist`` (its ``_meta_registrations`` register fakes for ops that were never
    defined). Defining the ``torchvision::nms`` and ``torchvision::qnms`` op
    schemas first lets the pure-Python parts (transforms, models) import.
-   Only applied when the plain import fails.
+   Only applied when torchvision's compiled library does not load; found
+   without importing torchvision, so ``import mmib`` changes nothing global.
 2. **mmcv-lite has no compiled ``mmcv.ops``.** ``import mmcv.ops`` fails on
    the missing ``mmcv._ext``, and ``import mmseg.models`` needs
    ``mmcv.ops.point_sample`` (pure Python) and the name
@@ -32,10 +33,13 @@ fails on a CPU-only torch. On a machine without CUDA the process group is
 initialised with gloo first; MMEngine then skips its own initialisation.
 """
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys
 import types
+
+from typing import Optional
 
 import torch
 
@@ -48,22 +52,42 @@ def _drop_modules(prefix: str) -> None:
         del sys.modules[name]
 
 
+def _torchvision_ops_load() -> Optional[bool]:
+    """Whether torchvision's compiled ops load, found without importing
+    torchvision (its import pulls in ``torch._dynamo``, which registers
+    classes in torch's ``weights_only`` allow-list: ``import mmib`` must not).
+
+    Returns:
+        bool or None: None if torchvision is not installed.
+    """
+    spec = importlib.util.find_spec('torchvision')
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = list(spec.submodule_search_locations)[0]
+    for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+        path = os.path.join(folder, '_C' + suffix)
+        if os.path.exists(path):
+            try:  # what torchvision's own import does first
+                torch.ops.load_library(path)
+                return True
+            except OSError:
+                return False
+    return False
+
+
 def fix_torchvision_import() -> bool:
     """Make ``import torchvision`` work when its compiled ops do not load.
+
+    Torchvision itself is not imported here.
 
     Returns:
         bool: True if the fix was needed and applied.
     """
     global _torchvision_library
-    try:
-        importlib.import_module('torchvision')
-        return False
-    except ModuleNotFoundError:
-        return False  # not installed: nothing to fix
-    except RuntimeError as error:
-        if 'torchvision::' not in str(error):
-            raise
-    _drop_modules('torchvision')
+    if 'torchvision' in sys.modules or _torchvision_library is not None:
+        return False  # imported already (so it imports), or fixed
+    if _torchvision_ops_load() is not False:
+        return False  # not installed, or its ops load: nothing to fix
     library = torch.library.Library('torchvision', 'FRAGMENT')
     for op in ('nms', 'qnms'):
         try:
@@ -73,7 +97,6 @@ def fix_torchvision_import() -> bool:
         except RuntimeError:  # already defined by someone else
             pass
     _torchvision_library = library
-    importlib.import_module('torchvision')
     return True
 
 

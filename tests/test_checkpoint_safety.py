@@ -31,18 +31,22 @@ def _python(code: str) -> subprocess.CompletedProcess:
 
 
 def test_import_mmib_leaves_the_allow_list_as_it_was():
-    # torch registers its own classes when its modules load (MMEngine's
-    # runner, torch._dynamo, which mmpretrain's models import): load them
-    # first, so the comparison sees what mmib adds
+    # MMEngine's runner imports torch.distributed, which registers torch's
+    # own DTensor classes; any MMEngine plugin imports it, so it comes first
     out = _python(
-        'import torch, torch._dynamo\n'
+        'import sys, torch\n'
         'from mmengine.runner import Runner\n'
         'before = set(map(str, torch.serialization.get_safe_globals()))\n'
         'import mmib\n'
         'after = set(map(str, torch.serialization.get_safe_globals()))\n'
-        'print("SAME" if before == after else f"CHANGED {after - before}")\n')
+        'print("SAME" if before == after else f"CHANGED {after ^ before}")\n'
+        'print("torchvision imported" if "torchvision" in sys.modules '
+        'else "no torchvision")\n')
     assert out.returncode == 0, out.stderr[-2000:]
-    assert 'SAME' in out.stdout
+    assert 'SAME' in out.stdout, out.stdout
+    # importing torchvision pulls in torch._dynamo, which registers its own
+    # classes: mmib's torchvision fix does not import it
+    assert 'no torchvision' in out.stdout
 
 
 # -- crafted files ---------------------------------------------------------------
