@@ -59,8 +59,9 @@ def test_clock_state_round_trip_is_plain():
 def test_ledger_counts_and_savings():
     ledger = SavingsLedger()
     for _ in range(3):
-        ledger.record_step(32, 0, 2, 0)
-    ledger.record_step(4, 2, 1, 1)
+        ledger.record_step(32, 0, 2)
+    ledger.record_step(4, 2, 1)
+    ledger.unscored += 1
     ledger.end_pass()
     s = ledger.savings(num_samples=200)
     assert s['samples_trained'] == 100 and s['padding_samples'] == 2

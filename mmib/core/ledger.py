@@ -21,7 +21,7 @@ class SavingsLedger:
         iters_full (int): Full-data iterations the run stood for.
         passes_done (int): Passes over the data completed.
         unscored (int): Losses not stored as scores (NaN/inf, no valid
-            pixel).
+            pixel), counted when the scores are stored.
     """
 
     samples_trained: int = 0
@@ -31,21 +31,19 @@ class SavingsLedger:
     passes_done: int = 0
     unscored: int = 0
 
-    def record_step(self, samples: int, padding: int, full_steps: int,
-                    unscored: int) -> None:
+    def record_step(self, samples: int, padding: int,
+                    full_steps: int) -> None:
         """Count one iteration.
 
         Args:
             samples (int): Real samples of the step (all ranks).
             padding (int): Padding repeats of the step (all ranks).
             full_steps (int): Full-data iterations the step stood for.
-            unscored (int): Losses of the step not stored as scores.
         """
         self.samples_trained += samples
         self.padding_samples += padding
         self.iters_trained += 1
         self.iters_full += full_steps
-        self.unscored += unscored
 
     def end_pass(self) -> None:
         """Count a completed pass over the data."""

@@ -4,7 +4,7 @@ from typing import Dict
 import numpy as np
 import torch
 
-from .pruning import EpochPlan, ScoreTable
+from .pruning import EpochPlan, ScoreTable, assign_bands
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
@@ -46,9 +46,7 @@ def pass_statistics(table: ScoreTable, plan: EpochPlan,
         stats['hist_min'], stats['hist_max'] = low, high
         for b, count in enumerate(counts.tolist()):
             stats[f'hist_{b:02d}'] = count
-    edges = torch.tensor(thresholds, dtype=torch.float32)
-    bands = torch.bucketize(table.scores, edges, right=True)
-    bands[~table.seen] = len(thresholds)
+    bands = assign_bands(table, plan.thresholds)
     kept = plan.weights > 0
     for b in range(len(thresholds) + 1):
         members = bands == b

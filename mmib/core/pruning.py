@@ -315,9 +315,24 @@ def _bands(table: 'ScoreTable', policy: PruningPolicy):
     band (``len(thresholds)``) and unseen samples are never pruned.
     """
     thresholds = _thresholds(policy, table.scores[table.seen])
+    return thresholds, assign_bands(table, thresholds)
+
+
+def assign_bands(table: 'ScoreTable',
+                 thresholds: torch.Tensor) -> torch.Tensor:
+    """Each sample's band for the given thresholds.
+
+    Args:
+        table (ScoreTable): The scores.
+        thresholds (Tensor): Increasing thresholds.
+
+    Returns:
+        Tensor: Band ``b`` for ``thresholds[b-1] <= score < thresholds[b]``;
+        unseen samples are in the top band ``len(thresholds)``.
+    """
     bands = torch.bucketize(table.scores, thresholds, right=True)
     bands[~table.seen] = len(thresholds)
-    return thresholds, bands
+    return bands
 
 
 def _thresholds(policy: PruningPolicy, seen_scores: torch.Tensor
@@ -444,9 +459,10 @@ def plan_epoch(table: ScoreTable,
 def _band_prune_counts(policy: PruningPolicy,
                        bands: torch.Tensor) -> Tuple[int, ...]:
     """``floor(ratio * n_band)`` for each band below the top one."""
+    sizes = torch.bincount(bands, minlength=len(policy.ratios) + 1).tolist()
     return tuple(
-        int(math.floor(ratio * int((bands == band).sum())))
-        for band, ratio in enumerate(policy.ratios))
+        int(math.floor(ratio * size))
+        for ratio, size in zip(policy.ratios, sizes))
 
 
 def _draw_in_bands(policy: PruningPolicy, bands: torch.Tensor,
@@ -455,14 +471,15 @@ def _draw_in_bands(policy: PruningPolicy, bands: torch.Tensor,
     the band's samples get its weight."""
     weights = torch.ones(bands.numel())
     pruned = []
-    counts = _band_prune_counts(policy, bands)
-    for band, (count, weight) in enumerate(zip(counts, policy.weights)):
-        if policy.ratios[band] == 0:
+    for band, (ratio, weight) in enumerate(zip(policy.ratios,
+                                               policy.weights)):
+        if ratio == 0:
             continue
         members = torch.nonzero(bands == band).squeeze(1)
         order = torch.randperm(members.numel(), generator=generator)
         weights[members] = weight
-        pruned.append(members[order[:count]])
+        pruned.append(members[order[:int(math.floor(ratio *
+                                                    members.numel()))]])
     pruned = torch.cat(pruned) if pruned else torch.empty(0, dtype=torch.long)
     return weights, pruned
 

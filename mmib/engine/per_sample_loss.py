@@ -150,6 +150,11 @@ class PerSampleLossRecorder:
                     self._make_post_hook(name), with_kwargs=True))
 
     @property
+    def recording(self) -> bool:
+        """Whether a training step is being recorded."""
+        return self._step is not None
+
+    @property
     def module_names(self) -> List[str]:
         """Names of the hooked loss modules."""
         return [name for name, _ in self.loss_modules]

@@ -247,6 +247,7 @@ class InfoBatchHook(Hook):
             # runner's differs with randomness.diff_rank_seed=True
             self.seed = self.sampler.seed
         self.recorder = PerSampleLossRecorder(model)
+        self._iteration_schedulers = self._find_iteration_schedulers(runner)
         self._coverage_handle = model.register_forward_hook(
             functools.partial(self._check_coverage, runner=runner),
             with_kwargs=True)
@@ -274,7 +275,7 @@ class InfoBatchHook(Hook):
         gradient must be weighted per sample (no silently partial
         weighting, which would bias the gradient)."""
         if kwargs.get('mode') != 'loss' or not isinstance(output, dict) or \
-                self.recorder._step is None:
+                not self.recorder.recording:
             return
         self._coverage_handle.remove()
         self._coverage_handle = None
@@ -525,9 +526,9 @@ class InfoBatchHook(Hook):
         self.clock.pass_samples += indices.numel()
         steps = self.clock.step(self.pass_len, self.full_pass_len,
                                 self.target_full_iters)
-        self.ledger.record_step(indices.numel(), num_padding, steps, 0)
+        self.ledger.record_step(indices.numel(), num_padding, steps)
         for _ in range(steps - 1):  # ParamSchedulerHook made one step
-            for scheduler in self._iteration_schedulers(runner):
+            for scheduler in self._iteration_schedulers:
                 scheduler.step()
         if self.clock.pass_iter == self.pass_len:
             self._end_pass(runner)
@@ -623,7 +624,7 @@ class InfoBatchHook(Hook):
                 f"(saved {100 * s['saved_iters']:.1f}%)")
 
     @staticmethod
-    def _iteration_schedulers(runner) -> List:
+    def _find_iteration_schedulers(runner) -> List:
         schedulers = runner.param_schedulers
         if schedulers is None:
             return []
