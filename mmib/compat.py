@@ -1,6 +1,6 @@
 """Fixes for the known breaks of the CPU OpenMMLab stack.
 
-``import mmib`` applies the two import fixes, each only where it is needed,
+``import mmib`` applies two import fixes, each only where it is needed,
 before anything imports torchvision or mmcv.ops:
 
 1. **torchvision's compiled ops.** The torchvision 0.28 wheel that matches
@@ -18,6 +18,17 @@ before anything imports torchvision or mmcv.ops:
    Python focal loss on CPU). When the real ``mmcv.ops`` cannot be imported,
    a small ``mmcv.ops`` module is provided that loads ``point_sample.py`` from
    mmcv's own source and raises a clear error for any compiled op.
+
+``import mmib`` applies one more fix, only under numpy >= 2 with mmcv
+installed:
+
+3. **mmcv's ``adjust_hue`` under numpy >= 2.** Its pillow branch shifts the
+   hue channel with ``np.uint8(hue_factor * 255)``, which numpy 2 refuses
+   for a negative factor (``OverflowError``): every ``ColorJitter`` with a
+   ``hue`` range (the BYOL, MoCo v3, SimCLR, ... view pipelines) crashes on
+   about half of its images. :func:`fix_mmcv_adjust_hue` makes the same
+   shift modulo 256 (numpy 1's wrap-around) for negative factors and calls
+   mmcv's own function for everything else.
 
 ``--resume`` under torch >= 2.6 (``weights_only=True`` rejects MMEngine's
 ``HistoryBuffer``) is not fixed here, process-wide: the hook writes
@@ -157,6 +168,58 @@ def fix_mmcv_ops() -> bool:
     return True
 
 
+def _wrapping_adjust_hue(original):
+    """mmcv's ``adjust_hue`` with numpy 1's uint8 wrap-around for negative
+    hue factors on the pillow backend (see fix 3)."""
+    import numpy as np
+    from mmcv.image import photometric
+    from PIL import Image
+
+    def adjust_hue(img, hue_factor: float, backend=None):
+        backend = backend or photometric.imread_backend
+        if hue_factor >= 0 or backend != 'pillow' or not isinstance(
+                img, np.ndarray) or img.dtype != np.uint8 or img.ndim != 3:
+            return original(img, hue_factor, backend=backend)
+        if hue_factor < -0.5:
+            return original(img, hue_factor, backend=backend)  # its error
+        pil_image = Image.fromarray(img[..., ::-1], mode='RGB')
+        h, s, v = pil_image.convert('HSV').split()
+        shift = int(hue_factor * 255) % 256  # what np.uint8 wrapped to
+        np_h = ((np.array(h, dtype=np.int64) + shift) % 256).astype(np.uint8)
+        h = Image.fromarray(np_h, 'L')
+        pil_image = Image.merge('HSV', (h, s, v)).convert('RGB')
+        return np.array(pil_image, dtype=img.dtype)[..., ::-1]
+
+    adjust_hue.__wrapped__ = original
+    adjust_hue.__doc__ = original.__doc__
+    return adjust_hue
+
+
+def fix_mmcv_adjust_hue() -> bool:
+    """Fix 3: a negative hue shift under numpy >= 2 (see the module doc).
+
+    Returns:
+        bool: True if mmcv's ``adjust_hue`` was wrapped now.
+    """
+    import numpy as np
+    if int(np.__version__.split('.')[0]) < 2:
+        return False
+    try:
+        import mmcv
+        from mmcv import image
+        from mmcv.image import photometric
+    except ImportError:
+        return False
+    original = photometric.adjust_hue
+    if hasattr(original, '__wrapped__'):
+        return False  # done already
+    fixed = _wrapping_adjust_hue(original)
+    for module in (photometric, image, mmcv):
+        if getattr(module, 'adjust_hue', None) is original:
+            module.adjust_hue = fixed
+    return True
+
+
 def init_cpu_process_group(launcher: str) -> bool:
     """Start a gloo process group for ``--launcher pytorch`` without CUDA.
 
@@ -176,6 +239,7 @@ def init_cpu_process_group(launcher: str) -> bool:
 
 
 def apply_all() -> None:
-    """Apply the two import fixes (each a no-op where it is not needed)."""
+    """Apply the fixes (each a no-op where it is not needed)."""
     fix_torchvision_import()
     fix_mmcv_ops()
+    fix_mmcv_adjust_hue()

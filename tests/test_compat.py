@@ -36,3 +36,33 @@ def test_compiled_mmcv_ops_fail_with_a_clear_message():
         pytest.skip('full mmcv with compiled ops is installed')
     with pytest.raises(RuntimeError, match='mmcv-lite.*full mmcv'):
         mmcv.ops.sigmoid_focal_loss(torch.rand(2, 3), torch.zeros(2))
+
+
+def test_negative_hue_shift_under_numpy_2_wraps_as_numpy_1_did():
+    """Fix 3: mmcv's pillow ``adjust_hue`` raised OverflowError for a
+    negative factor under numpy 2 (every ColorJitter with a hue range)."""
+    import mmcv
+    import numpy as np
+    from mmcv.image import photometric
+    from PIL import Image
+
+    img = np.random.default_rng(0).integers(0, 256, (8, 9, 3), np.uint8)
+    if int(np.__version__.split('.')[0]) >= 2:
+        with pytest.raises(OverflowError):
+            photometric.adjust_hue.__wrapped__(img, -0.1, backend='pillow')
+    out = mmcv.adjust_hue(img, -0.1, backend='pillow')
+    # numpy 1's np.uint8(-25.5) wrapped to 231: the hue channel + 231 mod 256
+    h, s, v = Image.fromarray(img[..., ::-1], 'RGB').convert('HSV').split()
+    shifted = ((np.array(h, dtype=np.int64) + 231) % 256).astype(np.uint8)
+    expected = np.array(
+        Image.merge('HSV', (Image.fromarray(shifted, 'L'), s, v)).convert(
+            'RGB'))[..., ::-1]
+    np.testing.assert_array_equal(out, expected)
+    # everything else is mmcv's own function
+    original = getattr(photometric.adjust_hue, '__wrapped__',
+                       photometric.adjust_hue)
+    np.testing.assert_array_equal(
+        mmcv.adjust_hue(img, 0.2, backend='pillow'),
+        original(img, 0.2, backend='pillow'))
+    with pytest.raises(ValueError, match='hue_factor'):
+        mmcv.adjust_hue(img, -0.7, backend='pillow')

@@ -59,11 +59,11 @@ def test_no_splittable_loss_module_error_names_the_losses_seen(work_dir):
     cfg = demo_config(work_dir, infobatch=dict(ratio=0.5))
     cfg.model.head.type = 'ScalarLossHead'
     cfg.model.head.keep_loss_module = True
-    cfg.model.head.loss = dict(type='CosineSimilarityLoss')  # no reduction
+    cfg.model.head.loss = dict(type='mmseg.BoundaryLoss')  # no reduction
     _fails_before_training(
         cfg, ValueError,
         r'the loss modules it saw: \[.head.loss_module '
-        r'\(CosineSimilarityLoss\).\]')
+        r'\(BoundaryLoss\).\]')
 
 
 def test_loss_reduced_outside_the_loss_module_fails_at_the_first_step(

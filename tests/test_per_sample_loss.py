@@ -91,7 +91,7 @@ def test_nested_loss_modules_are_hooked_once():
 
     model = nn.Module()
     model.loss = LabelSmoothLoss(label_smooth_val=0.1)
-    assert [n for n, _ in find_loss_modules(model)] == ['loss']
+    assert [n for n, _, _ in find_loss_modules(model)] == ['loss']
 
 
 def test_unsplittable_output_is_kept_and_named_once(caplog):

@@ -47,8 +47,9 @@ def test_upernet_through_train_py(tiny_ade20k, tmp_path):
         f'val_dataloader.dataset.data_root={tiny_ade20k}',
         f'test_dataloader.dataset.data_root={tiny_ade20k}'
     ])
-    assert "per-sample losses from ['decode_head.loss_decode', " \
-        "'auxiliary_head.loss_decode']" in out
+    assert "per-sample losses from ['decode_head.loss_decode " \
+        "(CrossEntropyLoss via ReductionAdapter)', 'auxiliary_head." \
+        "loss_decode (CrossEntropyLoss via ReductionAdapter)']" in out
     probe = torch.load(osp.join(work_dir, 'probe_rank0.pt'))
     passes = probe['epochs']
     # 80 iterations = 8 passes of 10 on the full data: same passes, fewer
@@ -105,13 +106,15 @@ def test_ratio_zero_equals_plain_mmseg_and_schedule_is_covered(
 
 def test_head_without_a_per_sample_loss(tiny_ade20k, tmp_path):
     """Lovasz over the whole batch (mmseg: per_image=False needs
-    reduction='none') is one scalar: rejected before training."""
+    reduction='none') is one scalar: rejected at the first step, before
+    anything is trained, naming the terms and the way out."""
     cfg = seg_config(str(tmp_path), tiny_ade20k, infobatch=dict(ratio=0.5))
     lovasz = dict(type='LovaszLoss', per_image=False, reduction='none',
                   loss_type='multi_class')
     cfg.model.decode_head.loss_decode = lovasz
     cfg.model.auxiliary_head.loss_decode = lovasz
     runner = Runner.from_cfg(cfg)
-    with pytest.raises(ValueError, match='found no loss module'):
+    with pytest.raises(RuntimeError, match=r"(?s)'decode.loss_lovasz'.*"
+                       'per_image=False.*per_image=True.*unweighted_losses'):
         runner.train()
     assert runner.iter == 0

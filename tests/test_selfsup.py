@@ -34,7 +34,8 @@ def mae_config(work_dir, infobatch=None, epochs=3, num_samples=128):
 def test_tiny_mae_through_train_py(tmp_path):
     work_dir = str(tmp_path)
     out = _run(['python', 'tools/train.py', PROBE, '--work-dir', work_dir])
-    assert "per-sample losses from ['head.loss_module']" in out
+    assert "per-sample losses from ['head.loss_module (PixelReconstruction" \
+        "Loss via PixelReconstructionAdapter)']" in out
     probe = torch.load(osp.join(work_dir, 'probe_rank0.pt'))
     passes = probe['epochs']
     n, batch = 256, 32

@@ -32,6 +32,26 @@ def tiny_ade20k(tmp_path_factory):
     return root
 
 
+@pytest.fixture(scope='module')
+def tiny_ade20k_no_blank(tmp_path_factory):
+    """Without the fully ignored tile (used whole, uncropped): mmseg
+    1.2.2's per-image Lovasz loss cannot stack an image without valid
+    pixels (its empty result has shape ``(0, C)``), with or without
+    InfoBatch."""
+    import glob
+
+    import numpy as np
+    from PIL import Image
+    root = str(tmp_path_factory.mktemp('tiny_ade20k_no_blank'))
+    write_tiny_ade20k(root, fully_ignored=0)
+    for path in glob.glob(osp.join(root, 'annotations', '*', '*.png')):
+        label = np.array(Image.open(path))
+        if not label.any():  # an all-grey photo tile: give it one class
+            label[:label.shape[0] // 2] = 1
+            Image.fromarray(label).save(path)
+    return root
+
+
 def _to_bn(node):
     if isinstance(node, dict):
         if node.get('type') == 'SyncBN':
@@ -44,7 +64,7 @@ def _to_bn(node):
 
 
 def shrink(relpath: str, work_dir: str, data_root: str, model: dict,
-           infobatch=None) -> Config:
+           infobatch=None, whole_tiles: bool = False) -> Config:
     path = osp.join(STOCK, relpath)
     assert osp.exists(path), f'stock config {relpath} not in mmseg'
     cfg = Config.fromfile(path)
@@ -56,21 +76,36 @@ def shrink(relpath: str, work_dir: str, data_root: str, model: dict,
     cfg.model.data_preprocessor.size = (64, 64)
     tiny = Config.fromfile(TINY).train_dataloader
     tiny.dataset.data_root = data_root
+    if whole_tiles:  # no random crop (it can cut an all-ignored patch)
+        tiny.dataset.pipeline = [
+            dict(type='Resize', scale=(64, 64), keep_ratio=False)
+            if t['type'] == 'RandomCrop' else t
+            for t in tiny.dataset.pipeline
+        ]
     dataset = cfg.train_dataloader.dataset
     if dataset.get('type') == 'RepeatDataset':  # keep the recipe's wrapper
         dataset.dataset = tiny.dataset
     else:
         cfg.train_dataloader.dataset = tiny.dataset
+    # batches that tile the 40 tiles, so a pass ends where the stock
+    # InfiniteSampler's stream starts its next permutation (DDRNet's
+    # Cityscapes recipe has 6 per GPU)
+    cfg.train_dataloader.batch_size = 4
     cfg.train_dataloader.num_workers = 0
     cfg.train_dataloader.persistent_workers = False
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
                 'test_dataloader', 'test_cfg', 'test_evaluator'):
         cfg[key] = None
+    factor = MAX_ITERS / cfg.train_cfg.max_iters
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=MAX_ITERS,
                          val_interval=10**6)
-    for scheduler in cfg.param_scheduler:
+    for scheduler in cfg.param_scheduler:  # the stock shape, shrunk
+        begin = round(scheduler.get('begin', 0) * factor)
+        scheduler['begin'] = begin
         if 'end' in scheduler:
-            scheduler['end'] = MAX_ITERS
+            scheduler['end'] = min(MAX_ITERS,
+                                   max(begin + 1,
+                                       round(scheduler['end'] * factor)))
     cfg.default_hooks.checkpoint = dict(
         type='CheckpointHook', by_epoch=False, interval=10**6)
     cfg.default_hooks.visualization = dict(type='SegVisualizationHook')
@@ -83,16 +118,17 @@ def shrink(relpath: str, work_dir: str, data_root: str, model: dict,
     return cfg
 
 
-def check_stock(relpath, model, tmp_path, data_root, same_order=True):
+def check_stock(relpath, model, tmp_path, data_root, same_order=True,
+                whole_tiles=False):
     def losses(runner):
         return torch.tensor(
             [r['loss'] for r in get_hook(runner, 'RecordingHook').records])
 
     ratio0 = run(shrink(relpath, str(tmp_path / 'r0'), data_root, model,
-                        dict(ratio=0.0)))
+                        dict(ratio=0.0), whole_tiles))
     if same_order:
         plain = run(shrink(relpath, str(tmp_path / 'plain'), data_root,
-                           model))
+                           model, None, whole_tiles))
         torch.testing.assert_close(losses(ratio0), losses(plain), rtol=1e-5,
                                    atol=1e-6)
     else:  # passes over a RepeatDataset's inner set: each sample once each
@@ -106,7 +142,7 @@ def check_stock(relpath, model, tmp_path, data_root, same_order=True):
                    if p < max(by_pass))
         assert bool(torch.isfinite(losses(ratio0)).all())
     pruned = run(shrink(relpath, str(tmp_path / 'r5'), data_root, model,
-                        dict(ratio=0.5, delta=1.0)))
+                        dict(ratio=0.5, delta=1.0), whole_tiles))
     hook = get_hook(pruned, 'InfoBatchHook')
     assert hook.savings()['saved_samples'] > 0
     return hook
@@ -139,3 +175,115 @@ def test_unet_ce_dice_with_its_repeat_dataset(tiny_ade20k, tmp_path):
     assert len(hook.table) == 40  # the tiny set, not 40000 copies
     names = hook.recorder.module_names
     assert any('loss_decode.1' in n for n in names), names  # the Dice loss
+
+
+def test_deeplabv3plus_r50_ade20k(tiny_ade20k, tmp_path):
+    check_stock(
+        'deeplabv3plus/deeplabv3plus_r50-d8_4xb4-80k_ade20k-512x512.py',
+        dict(backbone=R18,
+             decode_head=dict(in_channels=128, channels=16,
+                              c1_in_channels=16, c1_channels=8),
+             auxiliary_head=dict(in_channels=64, channels=16)),
+        tmp_path, tiny_ade20k)
+
+
+def test_segformer_b0_ade20k(tiny_ade20k, tmp_path):
+    check_stock(
+        'segformer/segformer_mit-b0_8xb2-160k_ade20k-512x512.py',
+        dict(backbone=dict(embed_dims=8, num_heads=[1, 2, 5, 8],
+                           num_layers=[1, 1, 1, 1]),
+             decode_head=dict(in_channels=[8, 16, 40, 64], channels=16)),
+        tmp_path, tiny_ade20k)
+
+
+def test_ocrnet_hr18s_cascade_heads(tiny_ade20k, tmp_path):
+    hrnet = dict(
+        stage1=dict(num_modules=1, num_branches=1, block='BOTTLENECK',
+                    num_blocks=(1, ), num_channels=(8, )),
+        stage2=dict(num_modules=1, num_branches=2, block='BASIC',
+                    num_blocks=(1, 1), num_channels=(4, 8)),
+        stage3=dict(num_modules=1, num_branches=3, block='BASIC',
+                    num_blocks=(1, 1, 1), num_channels=(4, 8, 16)),
+        stage4=dict(num_modules=1, num_branches=4, block='BASIC',
+                    num_blocks=(1, 1, 1, 1), num_channels=(4, 8, 16, 32)))
+    hook = check_stock(
+        'ocrnet/ocrnet_hr18s_4xb4-80k_ade20k-512x512.py',
+        dict(backbone=dict(extra=hrnet),
+             decode_head={  # the two cascade stages, by index
+                 '0': dict(in_channels=[4, 8, 16, 32], channels=60),
+                 '1': dict(in_channels=[4, 8, 16, 32], channels=16,
+                           ocr_channels=8)
+             }), tmp_path, tiny_ade20k)
+    assert len(hook.recorder.module_names) == 2  # both cascade stages
+
+
+def test_ddrnet_ohem_cross_entropy(tiny_ade20k, tmp_path):
+    """DDRNet's two OhemCrossEntropy terms. The tiny set has ADE20K's 150
+    classes, so the head predicts 150 and the stock 19 class weights are
+    repeated; min_kept shrinks with the images (64x64 instead of
+    1024x1024)."""
+    from mmseg.registry import MODELS  # noqa: F401 (registers DDRNet)
+    stock = Config.fromfile(
+        osp.join(STOCK, 'ddrnet',
+                 'ddrnet_23-slim_in1k-pre_2xb6-120k_cityscapes-1024x1024.py'))
+    weights = stock.model.decode_head.loss_decode[0].class_weight
+    losses = [
+        dict(type='OhemCrossEntropy', thres=0.9, min_kept=256,
+             class_weight=(weights * 8)[:150], loss_weight=w)
+        for w in (1.0, 0.4)
+    ]
+    hook = check_stock(
+        'ddrnet/ddrnet_23-slim_in1k-pre_2xb6-120k_cityscapes-1024x1024.py',
+        dict(backbone=dict(channels=8, ppm_channels=16, init_cfg=None),
+             decode_head=dict(in_channels=32, channels=16, num_classes=150,
+                              loss_decode=losses)), tmp_path, tiny_ade20k)
+    assert [type(a).__name__ for a in hook.recorder.adapters
+            ] == ['OhemCrossEntropyAdapter'] * 2
+
+
+LOVASZ = 'pspnet/pspnet_r50-d8_4xb4-80k_ade20k-512x512.py'
+
+
+def test_pspnet_lovasz_per_image(tiny_ade20k_no_blank, tmp_path):
+    """PSPNet with mmseg's LovaszLoss per image on the decode head (CE on
+    the auxiliary head): both terms are scored and weighted."""
+    hook = check_stock(
+        LOVASZ,
+        dict(backbone=R18,
+             decode_head=dict(in_channels=128, channels=32,
+                              loss_decode=dict(
+                                  _delete_=True, type='LovaszLoss',
+                                  loss_type='multi_class', per_image=True,
+                                  reduction='mean', loss_weight=1.0)),
+             auxiliary_head=dict(in_channels=64, channels=16)),
+        tmp_path, tiny_ade20k_no_blank, whole_tiles=True)
+    assert [type(a).__name__ for a in hook.recorder.adapters
+            ] == ['LovaszAdapter', 'ReductionAdapter']
+
+
+def test_pspnet_lovasz_batch_mode_gets_the_clear_error(tiny_ade20k,
+                                                       tmp_path):
+    """per_image=False has no per-image part: stopped at the first step,
+    before anything is trained; accepted (with a warning) when listed."""
+    from mmengine.runner import Runner
+    model = dict(
+        backbone=R18,
+        decode_head=dict(in_channels=128, channels=32,
+                         loss_decode=dict(
+                             _delete_=True, type='LovaszLoss',
+                             loss_type='multi_class', per_image=False,
+                             reduction='none', loss_weight=1.0)),
+        auxiliary_head=dict(in_channels=64, channels=16))
+    runner = Runner.from_cfg(
+        shrink(LOVASZ, str(tmp_path / 'refused'), tiny_ade20k, model,
+               dict(ratio=0.5)))
+    with pytest.raises(RuntimeError,
+                       match=r"(?s)\['decode.loss_lovasz'\].*per_image=True"
+                       r".*unweighted_losses=\['decode.loss_lovasz'\]"):
+        runner.train()
+    assert runner.iter == 0
+    accepted = run(
+        shrink(LOVASZ, str(tmp_path / 'accepted'), tiny_ade20k, model,
+               dict(ratio=0.5, delta=1.0,
+                    unweighted_losses=['decode.loss_lovasz'])))
+    assert get_hook(accepted, 'InfoBatchHook').savings()['saved_samples'] > 0

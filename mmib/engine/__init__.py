@@ -2,9 +2,10 @@
 from .hooks import InfoBatchHook
 from .step_gather import batch_sample_indices
 from .infobatch_loader import wrap_train_dataloader
-from .per_sample_loss import PerSampleLossRecorder, find_loss_modules
+from .loss_adapters import (LOSS_ADAPTERS, LossAdapter,
+                            PerSampleLossRecorder, find_loss_modules)
 
 __all__ = [
-    'InfoBatchHook', 'PerSampleLossRecorder', 'batch_sample_indices',
-    'find_loss_modules', 'wrap_train_dataloader'
+    'InfoBatchHook', 'LOSS_ADAPTERS', 'LossAdapter', 'PerSampleLossRecorder',
+    'batch_sample_indices', 'find_loss_modules', 'wrap_train_dataloader'
 ]

@@ -28,7 +28,7 @@ from ..checkpoint_safety import (ScopedCheckpointTrust, is_plain_message_hub,
                                  restore_stand_ins)
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
 from ..pass_iterator import PassIterator
-from ..per_sample_loss import PerSampleLossRecorder
+from ..loss_adapters import PerSampleLossRecorder
 from ..resume import PendingResume
 from ..rng_state import capture_rng, restore_global_rng, restore_torch_rng
 from ..step_gather import batch_sample_indices, gather_step
@@ -268,7 +268,7 @@ class InfoBatchHook(Hook):
             f'{self._describe_policy()}; {self.num_passes:g} passes over '
             f'the data ({self.full_pass_len} iterations each on the full '
             f'data); {schedule}; per-sample losses from '
-            f'{self.recorder.module_names}.')
+            f'{self.recorder.describe()}.')
 
     def _check_coverage(self, model, args, kwargs, output, runner) -> None:
         """At the first training step: every loss term that carries
@@ -289,10 +289,11 @@ class InfoBatchHook(Hook):
                 f'InfoBatch: the loss terms {refused} carry gradient but are '
                 'not weighted per sample (the loss modules found are '
                 f'{self.recorder.module_names}{unsplit}). Weighting only part '
-                'of the loss biases the gradient. Make the loss a module with '
-                "reduction='mean'/'sum' (or reduction_override), or accept "
-                'the bias knowingly with InfoBatchHook(unweighted_losses='
-                f'{refused}).')
+                'of the loss biases the gradient. Compute it with a loss '
+                "module that has reduction='mean'/'sum' or an adapter in "
+                'mmib.engine.LOSS_ADAPTERS (README, "Loss adapters"), or '
+                'accept the bias knowingly with InfoBatchHook('
+                f'unweighted_losses={refused}).')
         if allowed:
             runner.logger.warning(
                 f'InfoBatch: the loss terms {allowed} stay unweighted '

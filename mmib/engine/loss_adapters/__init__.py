@@ -1,0 +1,23 @@
+"""Per-sample losses: one small adapter per loss family, in a registry.
+
+See :mod:`.base` for the interface. Register your own adapter (from a
+config's ``custom_imports``) with ``@LOSS_ADAPTERS.register_module()`` on a
+:class:`LossAdapter` subclass; it is asked before the generic
+:class:`ReductionAdapter` when its ``priority`` is below 90.
+"""
+from .base import (LOSS_ADAPTERS, LossAdapter, StepRecord, per_sample_mean,
+                   reduce_loss)
+from .recorder import PerSampleLossRecorder, adapter_classes, \
+    find_loss_modules
+from .reduction import LovaszAdapter, ReductionAdapter
+from .segmentation import OhemCrossEntropyAdapter
+from .selfsup import (CosineSimilarityAdapter, PixelReconstructionAdapter,
+                      SimCLRContrastiveAdapter, reconstruction_scores)
+
+__all__ = [
+    'LOSS_ADAPTERS', 'LossAdapter', 'StepRecord', 'PerSampleLossRecorder',
+    'adapter_classes', 'find_loss_modules', 'ReductionAdapter',
+    'LovaszAdapter', 'OhemCrossEntropyAdapter', 'CosineSimilarityAdapter',
+    'PixelReconstructionAdapter', 'SimCLRContrastiveAdapter',
+    'per_sample_mean', 'reduce_loss', 'reconstruction_scores'
+]

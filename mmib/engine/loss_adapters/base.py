@@ -1,0 +1,194 @@
+"""The adapter interface, the step record, and shared reductions.
+
+A loss adapter knows how one family of loss modules reduces its
+element-wise loss. Attached to such a module (through forward hooks, so
+heads, loss dicts and ``parse_losses`` stay untouched), it gives, while a
+training step is recorded, every sample's score (its mean loss over its own
+elements) and returns the module's own reduction of the element-wise loss
+with each sample's elements multiplied by the sample's InfoBatch weight.
+With all weights 1 the returned loss is the module's own.
+"""
+import inspect
+from typing import Callable, Dict, List, Optional, Tuple
+
+import torch
+from mmengine.registry import Registry
+from torch import nn
+
+#: Adapters, one per loss family. Extend it from a config's
+#: ``custom_imports`` with ``@LOSS_ADAPTERS.register_module()`` on a
+#: :class:`LossAdapter` subclass.
+LOSS_ADAPTERS = Registry('InfoBatch loss adapter')
+
+
+class StepRecord:
+    """What one recorded training step knows and collects.
+
+    Args:
+        weights (Tensor): InfoBatch weight of each sample of this process's
+            batch, in batch order, shape ``(B,)``.
+    """
+
+    def __init__(self, weights: torch.Tensor) -> None:
+        self.weights = weights
+        self.batch_size = weights.numel()
+        self.scores: Optional[torch.Tensor] = None
+        # the tensors returned weighted (for the coverage check)
+        self.weighted: List[torch.Tensor] = []
+
+    def mark_weighted(self, tensor: torch.Tensor) -> torch.Tensor:
+        """Note ``tensor`` as a weighted loss and return it."""
+        self.weighted.append(tensor)
+        return tensor
+
+    def add_scores(self, per_sample: torch.Tensor) -> None:
+        """Add one loss call's per-sample losses to the batch's scores."""
+        per_sample = per_sample.detach().float()
+        self.scores = (per_sample if self.scores is None else
+                       self.scores + per_sample)
+
+    def weights_for(self, loss: torch.Tensor) -> torch.Tensor:
+        """The batch's weights, shaped to broadcast over ``loss`` (whose
+        first dimension is the batch)."""
+        weights = self.weights.to(loss.device, loss.dtype)
+        return weights if loss.ndim == 1 else weights.reshape(
+            (-1, ) + (1, ) * (loss.ndim - 1))
+
+
+class LossAdapter:
+    """Base class: scores and weights one loss module's loss per sample.
+
+    Subclasses say which modules they serve (:meth:`matches`) and put
+    their hooks on the module (:meth:`attach`). ``priority``: lower is
+    asked first; the generic fallbacks come last.
+
+    Args:
+        name (str): The module's name in the model.
+        module (nn.Module): The loss module.
+        recorder: The :class:`PerSampleLossRecorder`; ``recorder.step`` is
+            the :class:`StepRecord` while a step is recorded, else None.
+    """
+
+    priority: int = 50
+
+    def __init__(self, name: str, module: nn.Module, recorder) -> None:
+        self.name = name
+        self.module = module
+        self.recorder = recorder
+        self._signature: Optional[Tuple[List[str], dict]] = None
+
+    @classmethod
+    def matches(cls, module: nn.Module, name: str, model: nn.Module) -> bool:
+        """Whether this adapter serves ``module``.
+
+        Args:
+            module (nn.Module): A module of the model.
+            name (str): Its name in the model.
+            model (nn.Module): The model (unwrapped).
+        """
+        raise NotImplementedError
+
+    def attach(self) -> List:
+        """Register the hooks on the module; return their handles."""
+        raise NotImplementedError
+
+    def restore(self) -> None:
+        """Undo any change to the module left by an interrupted forward."""
+
+    @property
+    def step(self) -> Optional[StepRecord]:
+        """The step being recorded, or None."""
+        return self.recorder.step
+
+    def note_unsplittable(self, why: str) -> None:
+        """Name this module as not split per sample (the coverage check
+        and the log say so)."""
+        self.recorder.note_unsplittable(self.name, why)
+
+    def call_arguments(self, args: tuple, kwargs: dict) -> dict:
+        """The loss call's arguments by name, defaults included."""
+        if self._signature is None:
+            params = inspect.signature(
+                self.module.forward).parameters.values()
+            positional = [
+                p.name for p in params
+                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
+            defaults = {
+                p.name: p.default
+                for p in params if p.default is not inspect.Parameter.empty
+            }
+            self._signature = (positional, defaults)
+        positional, defaults = self._signature
+        arguments = dict(defaults)
+        arguments.update(zip(positional, args))
+        arguments.update(kwargs)
+        return arguments
+
+    @property
+    def positional_names(self) -> List[str]:
+        """The positional parameter names of the module's ``forward``."""
+        self.call_arguments((), {})
+        return self._signature[0]
+
+
+def lazy_class(module_path: str, class_name: str) -> Callable[[], type]:
+    """A getter for an optional package's class (None if not installed)."""
+    cache: Dict[str, Optional[type]] = {}
+
+    def get() -> Optional[type]:
+        if 'cls' not in cache:
+            try:
+                module = __import__(module_path, fromlist=[class_name])
+                cache['cls'] = getattr(module, class_name)
+            except (ImportError, AttributeError):
+                cache['cls'] = None
+        return cache['cls']
+
+    return get
+
+
+def is_instance(module: nn.Module, getter: Callable[[], type]) -> bool:
+    """``isinstance`` against a lazily imported optional class."""
+    cls = getter()
+    return cls is not None and isinstance(module, cls)
+
+
+def per_sample_mean(loss: torch.Tensor,
+                    valid: Optional[torch.Tensor]) -> torch.Tensor:
+    """Each sample's mean loss over its (valid) elements; NaN for none.
+
+    Args:
+        loss (Tensor): Element-wise loss, first dimension the batch.
+        valid (Tensor, optional): Boolean mask of ``loss``'s shape (or
+            broadcastable to it); None: all elements.
+    """
+    if valid is None and loss.ndim == 1:  # one loss per sample already
+        return loss.detach().float()
+    flat = loss.detach().float().reshape(loss.shape[0], -1)
+    if valid is None:
+        return flat.mean(1)
+    valid = valid.expand_as(loss).reshape(loss.shape[0], -1)
+    count = valid.sum(1)
+    total = (flat * valid).sum(1)
+    return torch.where(count > 0, total / count.clamp(min=1),
+                       torch.full_like(total, float('nan')))
+
+
+def reduce_loss(loss: torch.Tensor, reduction: str,
+                avg_factor: Optional[float]) -> torch.Tensor:
+    """Reduce an element-wise loss as OpenMMLab's ``weight_reduce_loss``."""
+    if reduction == 'sum':
+        return loss.sum()
+    if avg_factor is None:
+        return loss.mean()
+    return loss.sum() / avg_factor
+
+
+def same_loss(ours: torch.Tensor, own: torch.Tensor) -> bool:
+    """Whether two reductions agree to float rounding (NaN equals NaN)."""
+    if not isinstance(own, torch.Tensor) or ours.shape != own.shape:
+        return False
+    return bool(
+        torch.allclose(ours.detach().float(), own.detach().float(),
+                       rtol=1e-4, atol=1e-6, equal_nan=True))

@@ -1,0 +1,330 @@
+"""One test per loss adapter, on the real OpenMMLab loss modules.
+
+For weights ``w``: the loss the adapter returns equals the module's own
+loss of the ``w``-weighted element-wise loss (the module's ``weight``
+argument where it has one, else computed here), and each sample's score
+equals the module's own loss of that sample alone (or the per-sample
+reduction computed here).
+"""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import mmib  # noqa: F401
+from mmib.engine import LOSS_ADAPTERS, LossAdapter, PerSampleLossRecorder
+from mmib.engine.loss_adapters import (CosineSimilarityAdapter,
+                                       LovaszAdapter,
+                                       OhemCrossEntropyAdapter,
+                                       ReductionAdapter,
+                                       SimCLRContrastiveAdapter)
+
+WEIGHTS = torch.tensor([2.0, 1.0, 0.5, 1.0])
+
+
+class Holder(nn.Module):
+    """A model whose only module is the loss (called as heads call it)."""
+
+    def __init__(self, loss: nn.Module) -> None:
+        super().__init__()
+        self.loss_module = loss
+
+    def forward(self, *args, **kwargs):
+        return self.loss_module(*args, **kwargs)
+
+
+def record(model: nn.Module, weights: torch.Tensor, *args, **kwargs):
+    recorder = PerSampleLossRecorder(model)
+    recorder.start_step(weights)
+    loss = model(*args, **kwargs)
+    scores = recorder.finish_step()
+    recorder.remove()
+    return recorder, loss, scores
+
+
+def classification_batch(n=4, classes=5, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, classes, generator=g, requires_grad=True)
+    label = torch.randint(0, classes, (n, ), generator=g)
+    return logits, label
+
+
+def mmpretrain_losses():
+    from mmpretrain.models.losses import (AsymmetricLoss, CrossEntropyLoss,
+                                          FocalLoss, LabelSmoothLoss)
+    logits, label = classification_batch()
+    soft = torch.softmax(torch.randn(4, 5), 1)  # Mixup/CutMix targets
+    one_hot = F.one_hot(label, 5).float()
+    return [
+        ('ce', CrossEntropyLoss(loss_weight=0.7), logits, label),
+        ('ce-soft', CrossEntropyLoss(use_soft=True), logits, soft),
+        ('bce', CrossEntropyLoss(use_sigmoid=True), logits, one_hot),
+        ('ls-original', LabelSmoothLoss(0.1, mode='original'), logits,
+         label),
+        ('ls-classy', LabelSmoothLoss(0.1, mode='classy_vision'), logits,
+         label),
+        ('ls-multilabel', LabelSmoothLoss(0.1, mode='multi_label',
+                                          use_sigmoid=True), logits, label),
+        ('ls-mixup', LabelSmoothLoss(0.1, mode='original'), logits, soft),
+        ('focal', FocalLoss(gamma=2.0, alpha=0.25), logits, one_hot),
+        ('asymmetric', AsymmetricLoss(gamma_pos=0.0, gamma_neg=4.0), logits,
+         one_hot),
+    ]
+
+
+@pytest.mark.parametrize('case', mmpretrain_losses(), ids=lambda c: c[0])
+def test_mmpretrain_losses_with_a_weight_argument(case):
+    _, loss, logits, label = case
+    model = Holder(loss)
+    recorder, weighted, scores = record(model, WEIGHTS, logits, label)
+    assert type(recorder.adapters[0]) is ReductionAdapter
+    assert not recorder.unsplittable
+    own_weighted = loss(logits, label, weight=WEIGHTS)  # its own reduction
+    torch.testing.assert_close(weighted, own_weighted, rtol=1e-5, atol=1e-6)
+    alone = torch.stack(
+        [loss(logits[i:i + 1], label[i:i + 1]) for i in range(4)])
+    torch.testing.assert_close(scores, alone.detach(), rtol=1e-5, atol=1e-6)
+    # weights 1: exactly the module's own loss
+    _, unweighted, _ = record(model, torch.ones(4), logits, label)
+    torch.testing.assert_close(unweighted, loss(logits, label))
+
+
+def seg_batch(n=4, classes=4, size=6, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    logits = torch.randn(n, classes, size, size, generator=g,
+                         requires_grad=True)
+    label = torch.randint(0, classes, (n, size, size), generator=g)
+    label[0, :2] = 255
+    return logits, label
+
+
+@pytest.mark.parametrize('name', ['dice', 'lovasz', 'focal'])
+def test_mmseg_losses_with_a_weight_argument(name):
+    from mmseg.models.losses import DiceLoss, FocalLoss, LovaszLoss
+    logits, label = seg_batch()
+    if name == 'dice':
+        loss = DiceLoss(loss_weight=0.5)
+    elif name == 'lovasz':
+        loss = LovaszLoss(loss_type='multi_class', per_image=True)
+    else:  # mmseg's CPU focal loss takes one-hot targets of pred's shape
+        loss = FocalLoss(use_sigmoid=True)
+        label = F.one_hot(label.clamp(max=3), 4).permute(0, 3, 1, 2).float()
+    model = Holder(loss)
+    recorder, weighted, scores = record(model, WEIGHTS, logits, label)
+    assert not recorder.unsplittable
+    expected_type = LovaszAdapter if name == 'lovasz' else ReductionAdapter
+    assert type(recorder.adapters[0]) is expected_type
+    alone = torch.stack(
+        [loss(logits[i:i + 1], label[i:i + 1]) for i in range(4)])
+    torch.testing.assert_close(scores, alone.detach(), rtol=1e-5, atol=1e-6)
+    if name == 'lovasz':  # mmseg's per-image Lovasz ignores `weight`
+        own_weighted = (alone * WEIGHTS).mean()
+    else:
+        own_weighted = loss(
+            logits, label,
+            weight=(WEIGHTS.repeat_interleave(36)  # per pixel, flattened
+                    if name == 'focal' else WEIGHTS))
+    torch.testing.assert_close(weighted, own_weighted, rtol=1e-5, atol=1e-6)
+
+
+def test_lovasz_batch_mode_is_named_not_split():
+    from mmseg.models.losses import LovaszLoss
+    loss = LovaszLoss(loss_type='multi_class', per_image=False,
+                      reduction='none')
+    logits, label = seg_batch()
+    recorder, value, scores = record(Holder(loss), WEIGHTS, logits, label)
+    assert scores is None
+    assert 'per_image=False' in recorder.unsplittable['loss_module']
+    assert 'per_image=True' in recorder.unsplittable['loss_module']
+    torch.testing.assert_close(value, loss(logits, label))
+    assert recorder.unweighted_terms({'loss_lovasz': value}) == [
+        'loss_lovasz'
+    ]
+
+
+def test_ohem_pixel_sampler_weight_selects_the_scored_pixels():
+    from mmseg.models.losses import CrossEntropyLoss
+    logits, label = seg_batch()
+    seg_weight = (torch.rand(label.shape,
+                             generator=torch.Generator().manual_seed(1)) >
+                  0.5).float()
+    seg_weight[3] = 0  # an image without a selected pixel
+    loss = CrossEntropyLoss()
+    model = Holder(loss)
+    recorder, weighted, scores = record(
+        model, WEIGHTS, logits, label, weight=seg_weight, ignore_index=255)
+    own = loss(logits, label, weight=seg_weight *
+               WEIGHTS.reshape(-1, 1, 1), ignore_index=255)
+    torch.testing.assert_close(weighted, own, rtol=1e-5, atol=1e-6)
+    pixel = F.cross_entropy(logits, label, reduction='none',
+                            ignore_index=255).detach()
+    chosen = (seg_weight > 0) & (label != 255)
+    for i in range(3):
+        torch.testing.assert_close(scores[i], pixel[i][chosen[i]].mean())
+    assert torch.isnan(scores[3])  # nothing selected: no score
+
+
+def ohem_reference(logits, label, weights, thres, min_kept, loss_weight):
+    """OHEM cross-entropy written out: hard pixels of the whole batch."""
+    pixel = F.cross_entropy(logits, label, ignore_index=255,
+                            reduction='none')
+    valid = label != 255
+    prob = F.softmax(logits, 1).gather(
+        1, label.clamp(max=logits.shape[1] - 1).unsqueeze(1)).squeeze(1)
+    ordered = prob[valid].sort().values
+    threshold = max(float(ordered[min(min_kept, ordered.numel() - 1)]),
+                    thres)
+    hard = valid & (prob < threshold)
+    weighted = pixel * weights.reshape(-1, 1, 1)
+    total = loss_weight * weighted[hard].sum() / hard.sum()
+    per_image = torch.stack([
+        pixel[i][hard[i]].mean() if hard[i].any() else pixel.new_zeros(())
+        for i in range(len(label))
+    ]) * loss_weight
+    return total, per_image.detach()
+
+
+@pytest.mark.parametrize('thres,min_kept', [(0.7, 10), (0.05, 3)])
+def test_ohem_cross_entropy(thres, min_kept):
+    from mmseg.models.losses import OhemCrossEntropy
+    loss = OhemCrossEntropy(thres=thres, min_kept=min_kept, loss_weight=0.8)
+    logits, label = seg_batch()
+    recorder, weighted, scores = record(Holder(loss), WEIGHTS, logits, label)
+    assert type(recorder.adapters[0]) is OhemCrossEntropyAdapter
+    assert not recorder.unsplittable
+    total, per_image = ohem_reference(logits, label, WEIGHTS, thres,
+                                      min_kept, 0.8)
+    torch.testing.assert_close(weighted, total)
+    torch.testing.assert_close(scores, per_image)
+    _, unweighted, _ = record(Holder(loss), torch.ones(4), logits, label)
+    torch.testing.assert_close(unweighted, loss(logits, label))
+
+
+@pytest.mark.parametrize('masked', [False, True])
+def test_cosine_similarity(masked):
+    from mmpretrain.models.losses import CosineSimilarityLoss
+    loss = CosineSimilarityLoss(shift_factor=2.0, scale_factor=2.0)
+    g = torch.Generator().manual_seed(0)
+    shape = (4, 5, 8) if masked else (4, 8)
+    pred = torch.randn(shape, generator=g, requires_grad=True)
+    target = torch.randn(shape, generator=g)
+    mask = (torch.rand(4, 5, generator=g) > 0.4).float() if masked else None
+    if masked:
+        mask[0, 0] = 1
+    recorder, weighted, scores = record(Holder(loss), WEIGHTS, pred, target,
+                                        mask)
+    assert type(recorder.adapters[0]) is CosineSimilarityAdapter
+    element = 2.0 - 2.0 * F.cosine_similarity(pred, target, dim=-1)
+    w = WEIGHTS.reshape((-1, ) + (1, ) * (element.ndim - 1))
+    if masked:
+        expected = (element * w * mask).sum() / mask.sum()
+        per_sample = (element * mask).sum(1) / mask.sum(1)
+    else:
+        expected = (element * w).mean()
+        per_sample = element
+    torch.testing.assert_close(weighted, expected)
+    torch.testing.assert_close(scores, per_sample.detach())
+    _, unweighted, _ = record(Holder(loss), torch.ones(4), pred, target, mask)
+    torch.testing.assert_close(unweighted, loss(pred, target, mask))
+
+
+def test_simclr_rows_map_to_images():
+    from mmpretrain.registry import MODELS
+    model = MODELS.build(
+        dict(type='SimCLR',
+             backbone=dict(type='ResNet', depth=18, base_channels=4,
+                           out_indices=[3]),
+             neck=dict(type='NonLinearNeck', in_channels=32,
+                       hid_channels=16, out_channels=8, num_layers=2,
+                       with_avg_pool=True),
+             head=dict(type='ContrastiveHead',
+                       loss=dict(type='mmpretrain.CrossEntropyLoss'),
+                       temperature=0.1)))
+    recorder = PerSampleLossRecorder(model)
+    assert [type(a) for a in recorder.adapters] == [SimCLRContrastiveAdapter]
+    head = model.head
+    g = torch.Generator().manual_seed(0)
+    pos = torch.randn(8, 1, generator=g, requires_grad=True)  # 2N rows
+    neg = torch.randn(8, 6, generator=g)
+    recorder.start_step(WEIGHTS)
+    weighted = head.loss(pos, neg)
+    scores = recorder.finish_step()
+    logits = torch.cat((pos, neg), 1) / 0.1
+    rows = F.cross_entropy(logits, torch.zeros(8, dtype=torch.long),
+                           reduction='none')
+    torch.testing.assert_close(
+        weighted, (rows * WEIGHTS.repeat_interleave(2)).mean())
+    torch.testing.assert_close(scores, rows.detach().reshape(4, 2).mean(1))
+
+
+def test_generic_fallback_is_verified_against_the_modules_own_reduction():
+
+    class Switchable(nn.Module):
+        """Third-party loss: only a ``reduction`` attribute (no override)."""
+
+        def __init__(self):
+            super().__init__()
+            self.reduction = 'mean'
+
+        def forward(self, pred, target):
+            loss = (pred - target)**2
+            return loss.mean() if self.reduction == 'mean' else loss
+
+    class Inconsistent(Switchable):
+        """Its 'none' output does not reduce to its own loss."""
+
+        def forward(self, pred, target):
+            loss = (pred - target)**2
+            return loss.max() if self.reduction == 'mean' else loss
+
+    pred = torch.randn(4, 3, requires_grad=True)
+    target = torch.randn(4, 3)
+    recorder, weighted, scores = record(Holder(Switchable()), WEIGHTS, pred,
+                                        target)
+    square = (pred - target)**2
+    torch.testing.assert_close(weighted, (square * WEIGHTS[:, None]).mean())
+    torch.testing.assert_close(scores, square.detach().mean(1))
+
+    recorder, value, scores = record(Holder(Inconsistent()), WEIGHTS, pred,
+                                     target)
+    assert scores is None
+    assert 'different loss' in recorder.unsplittable['loss_module']
+    torch.testing.assert_close(value, square.max())  # its own, unweighted
+    assert value.requires_grad
+
+
+def test_a_registered_adapter_takes_precedence_and_is_removable():
+
+    class Triple(nn.Module):
+
+        def forward(self, x):
+            return 3 * x.mean()
+
+    @LOSS_ADAPTERS.register_module(force=True)
+    class TripleAdapter(LossAdapter):
+        priority = 30
+
+        @classmethod
+        def matches(cls, module, name, model):
+            return isinstance(module, Triple)
+
+        def attach(self):
+
+            def hook(module, args, output):
+                step = self.step
+                if step is None:
+                    return None
+                per_sample = 3 * args[0].mean(1)
+                step.add_scores(per_sample)
+                return step.mark_weighted((per_sample * step.weights).mean())
+
+            return [self.module.register_forward_hook(hook)]
+
+    try:
+        x = torch.randn(4, 2)
+        recorder, weighted, scores = record(Holder(Triple()), WEIGHTS, x)
+        assert type(recorder.adapters[0]) is TripleAdapter
+        torch.testing.assert_close(scores, 3 * x.mean(1))
+        torch.testing.assert_close(weighted, (3 * x.mean(1) * WEIGHTS).mean())
+    finally:
+        LOSS_ADAPTERS.module_dict.pop('TripleAdapter')
