@@ -119,3 +119,60 @@ def test_unreplaceable_sampler_is_rejected_by_name():
                         sampler=torch.utils.data.RandomSampler(data))
     with pytest.raises(ValueError, match='train_dataloader.sampler.*Random'):
         wrap_train_dataloader(loader)
+
+
+def _as_rank(sampler, rank: int, world_size: int):
+    sampler.rank, sampler.world_size = rank, world_size
+    return sampler
+
+
+@pytest.mark.parametrize('n,world_size', [(10, 1), (11, 2), (13, 3)])
+def test_repeat_aug_equivalent_matches_mmpretrain_when_all_kept(
+        n, world_size):
+    import math
+
+    from mmpretrain.datasets.samplers import RepeatAugSampler
+
+    from mmib.datasets import InfoBatchSampler
+    data = list(range(n))
+    for rank in range(world_size):
+        stock = RepeatAugSampler(data, shuffle=True, num_repeats=3, seed=7)
+        stock.rank, stock.world_size = rank, world_size
+        stock.num_samples = math.ceil(n * 3 / world_size)
+        stock.total_size = stock.num_samples * world_size
+        stock.num_selected_samples = math.ceil(n / world_size)
+        ours = _as_rank(InfoBatchSampler(data, seed=7, num_repeats=3), rank,
+                        world_size)
+        for epoch in (0, 1):
+            stock.set_epoch(epoch)
+            ours.set_epoch(epoch)
+            assert list(ours) == list(stock)
+            assert len(ours) == len(stock) == ours.num_real
+
+
+def test_repeat_aug_equivalent_trains_only_kept_samples_repeated():
+    from mmib.datasets import InfoBatchSampler
+    kept = torch.tensor([0, 2, 3, 5, 8, 9, 12])
+    shards = []
+    for rank in range(2):
+        sampler = _as_rank(InfoBatchSampler(list(range(14)), seed=1,
+                                            num_repeats=3), rank, 2)
+        sampler.set_kept_indices(kept)
+        shards.append(list(sampler))
+        assert len(shards[-1]) == len(sampler) == 4  # ceil(7 / 2)
+    both = torch.tensor(shards[0] + shards[1])
+    assert set(both.tolist()) <= set(kept.tolist())
+    # copies go to different ranks first: stride sharding of i,i,i,j,j,j
+    assert torch.bincount(both).max() <= 3
+    with pytest.raises(ValueError, match='num_repeats'):
+        InfoBatchSampler(list(range(3)), num_repeats=0)
+
+
+def test_repeated_samples_get_the_mean_of_their_losses():
+    from mmib.core import ScoreTable
+    table = ScoreTable(4)
+    rejected = table.update(torch.tensor([1, 2, 1, 1, 3]),
+                            torch.tensor([1.0, 5.0, 2.0, float('nan'), 4.0]))
+    assert rejected == 1
+    torch.testing.assert_close(table.scores, torch.tensor([0., 1.5, 5., 4.]))
+    assert table.seen.tolist() == [False, True, True, True]

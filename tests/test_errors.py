@@ -82,9 +82,10 @@ def test_loss_reduced_outside_the_loss_module_fails_at_the_first_step(
 
 def test_sampler_the_hook_cannot_replace(work_dir):
     cfg = demo_config(work_dir, infobatch=dict(ratio=0.5))
-    cfg.train_dataloader.sampler = dict(type='RepeatAugSampler', shuffle=True)
+    # mmpretrain's SequentialSampler: a fixed order InfoBatch cannot prune
+    cfg.train_dataloader.sampler = dict(type='SequentialSampler')
     _fails_before_training(cfg, ValueError,
-                           'train_dataloader.sampler.*RepeatAugSampler')
+                           'train_dataloader.sampler.*SequentialSampler')
 
 
 

@@ -1,4 +1,5 @@
 """InfoBatch through MMEngine's real Runner with mmpretrain classifiers."""
+import copy
 import math
 
 import pytest
@@ -205,3 +206,32 @@ def test_label_smooth_loss_through_the_runner(work_dir, loss):
         rtol=1e-5, atol=1e-6)
     pruned = run(config('/r5', dict(ratio=0.5, delta=1.0)))
     assert get_hook(pruned, 'InfoBatchHook').savings()['saved_samples'] > 0
+
+
+def test_concat_dataset_scores_per_global_index(work_dir):
+    """A ConcatDataset of two data sets: one score table over both, keyed
+    by the concatenation's (global) index; ratio=0 trains as the plain
+    config does."""
+    def config(name, infobatch=None):
+        cfg = demo_config(f'{work_dir}/{name}', epochs=3, num_samples=None,
+                          infobatch=infobatch)
+        first = cfg.train_dataloader.dataset
+        second = copy.deepcopy(first)
+        first.indices, second.indices = 96, 64  # 96 + 64 samples
+        second.split = 'test'
+        cfg.train_dataloader.dataset = dict(type='ConcatDataset',
+                                            datasets=[first, second])
+        return cfg
+
+    plain = run(config('plain'))
+    ratio0 = run(config('ratio0', dict(ratio=0.0)))
+    losses = [[r['loss'] for r in get_hook(x, 'RecordingHook').records]
+              for x in (plain, ratio0)]
+    assert losses[1] == pytest.approx(losses[0], rel=1e-6, abs=1e-6)
+    pruned = run(config('pruned', dict(ratio=0.5, delta=1.0)))
+    hook = get_hook(pruned, 'InfoBatchHook')
+    assert len(hook.table) == 160
+    assert bool(hook.table.seen.all())  # both parts scored
+    assert hook.plan.kept_indices.max() >= 96  # the second part prunes too
+    assert hook.plan.num_kept < 160
+    assert hook.savings()['saved_samples'] > 0

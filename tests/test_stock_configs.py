@@ -143,16 +143,25 @@ def test_convnext_tiny_label_smooth_with_its_ema_hook(tmp_path):
              head=dict(num_classes=10, in_channels=32)), tmp_path)
 
 
-def test_resnet50_rsb_a2_repeat_aug_sampler_gets_a_clear_error(tmp_path):
-    """RepeatAugSampler has no InfoBatch equivalent yet: a clear error
-    before training that names it and the way out."""
-    from mmengine.runner import Runner
-    cfg = shrink(
-        'resnet/resnet50_8xb256-rsb-a2-300e_in1k.py', str(tmp_path),
-        dict(backbone=dict(depth=18, in_channels=1, stem_channels=8,
-                           base_channels=8, drop_path_rate=0.0),
-             head=dict(num_classes=10, in_channels=64)), dict(ratio=0.5))
-    assert cfg.train_dataloader.sampler.type == 'RepeatAugSampler'
-    runner = Runner.from_cfg(cfg)
-    with pytest.raises(ValueError, match='RepeatAugSampler.*DefaultSampler'):
-        runner.train()
+def test_resnet50_rsb_a2_repeat_aug_sampler(tmp_path):
+    """RepeatAugSampler (3 repeats): at ratio=0 exactly the stock indices
+    and losses; pruned, each kept sample is trained as often as the stock
+    sampler repeats it and its repeats give one score."""
+    model = dict(backbone=dict(depth=18, in_channels=1, stem_channels=8,
+                               base_channels=8, drop_path_rate=0.0),
+                 head=dict(num_classes=10, in_channels=64))
+    relpath = 'resnet/resnet50_8xb256-rsb-a2-300e_in1k.py'
+    assert shrink(relpath, str(tmp_path), model).train_dataloader.sampler[
+        'type'] == 'RepeatAugSampler'
+    check_stock(relpath, model, tmp_path)
+    pruned = run(shrink(relpath, str(tmp_path / 'again'), model,
+                        dict(ratio=0.5, delta=1.0)))
+    hook = get_hook(pruned, 'InfoBatchHook')
+    assert hook.sampler.num_repeats == 3
+    records = get_hook(pruned, 'RecordingHook').records
+    last_pass = [i for r in records if r['epoch'] == EPOCHS - 1
+                 for i in r['indices']]
+    kept = set(hook.plan.kept_indices.tolist())
+    assert set(last_pass) <= kept
+    counts = torch.bincount(torch.tensor(last_pass))
+    assert int(counts.max()) == 3  # each kept sample up to 3 times

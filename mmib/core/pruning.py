@@ -216,7 +216,8 @@ class ScoreTable:
         """Store ``losses`` as the new scores of ``indices``.
 
         Non-finite losses (NaN, inf) are not stored: the sample keeps its
-        previous score.
+        previous score. A sample that appears several times (repeated
+        augmentation) gets the mean of its finite losses.
 
         Args:
             indices (Tensor): Integer sample indices, shape ``(B,)``.
@@ -234,6 +235,11 @@ class ScoreTable:
         num_rejected = losses.numel() - int(finite.sum())
         if num_rejected:
             indices, losses = indices[finite], losses[finite]
+        unique, inverse = torch.unique(indices, return_inverse=True)
+        if unique.numel() < indices.numel():  # repeats: one mean per sample
+            sums = torch.zeros(unique.numel()).index_add_(0, inverse, losses)
+            counts = torch.bincount(inverse, minlength=unique.numel())
+            indices, losses = unique, sums / counts
         if self.momentum:
             old = self.scores[indices]
             losses = torch.where(self.seen[indices],

@@ -36,6 +36,13 @@ class InfoBatchSampler(Sampler):
             of samples, as ``DefaultSampler`` does. Defaults to True.
         stream (bool): Draw the passes' permutations as ``InfiniteSampler``
             does. Defaults to False.
+        num_repeats (int): Repeated augmentation as mmpretrain's
+            ``RepeatAugSampler`` does it: each kept sample of the
+            permutation ``num_repeats`` times in a row, the list sharded
+            across ranks by stride (so the copies land on different ranks),
+            and each rank trains the first ``ceil(kept / world_size)`` of
+            its shard. With all samples kept the indices are exactly
+            ``RepeatAugSampler``'s. Defaults to 1 (no repeats).
     """
 
     def __init__(self,
@@ -43,13 +50,22 @@ class InfoBatchSampler(Sampler):
                  shuffle: bool = True,
                  seed: Optional[int] = None,
                  round_up: bool = True,
-                 stream: bool = False) -> None:
+                 stream: bool = False,
+                 num_repeats: int = 1) -> None:
         self.rank, self.world_size = get_dist_info()
         self.dataset = dataset
         self.shuffle = shuffle
         self.seed = sync_random_seed() if seed is None else seed
         self.round_up = round_up
         self.stream = stream
+        if int(num_repeats) != num_repeats or num_repeats < 1:
+            raise ValueError('InfoBatchSampler: num_repeats must be a '
+                             f'positive integer, got {num_repeats!r}')
+        self.num_repeats = int(num_repeats)
+        if self.num_repeats > 1 and not round_up:
+            raise ValueError('InfoBatchSampler: num_repeats > 1 shards as '
+                             'RepeatAugSampler does, which always rounds '
+                             'up; use round_up=True')
         self._stream_state = None  # (next pass, generator) when stream=True
         self.epoch = 0
         self.kept_indices: Optional[torch.Tensor] = None
@@ -130,6 +146,8 @@ class InfoBatchSampler(Sampler):
             kept = torch.zeros(order.numel(), dtype=torch.bool)
             kept[self.kept_indices] = True
             order = order[kept[order]]
+        if self.num_repeats > 1:
+            return iter(self._repeated(order).tolist())
         total_size = self.total_size
         if total_size > order.numel():
             repeats = math.ceil(total_size / order.numel())
@@ -137,6 +155,18 @@ class InfoBatchSampler(Sampler):
         shard = order[self.rank:total_size:self.world_size]
         shard, self._skip = shard[self._skip:], 0
         return iter(shard.tolist())
+
+    def _repeated(self, order: torch.Tensor) -> torch.Tensor:
+        """This rank's indices with repeated augmentation (see
+        ``num_repeats``; ``RepeatAugSampler``'s arithmetic)."""
+        repeated = order.repeat_interleave(self.num_repeats)
+        per_rank = math.ceil(repeated.numel() / self.world_size)
+        total = per_rank * self.world_size
+        if total > repeated.numel():
+            repeated = torch.cat([repeated, repeated[:total - repeated.numel()]])
+        shard = repeated[self.rank:total:self.world_size][:len(self)]
+        shard, self._skip = shard[self._skip:], 0
+        return shard
 
     def __len__(self) -> int:
         return rank_share(self.num_kept, self.world_size, self.rank,
@@ -146,4 +176,6 @@ class InfoBatchSampler(Sampler):
     def num_real(self) -> int:
         """This rank's samples of the pass that are not round-up repeats
         (they come first in its shard)."""
+        if self.num_repeats > 1:  # no round-up repeats: all are trained
+            return len(self)
         return rank_share(self.num_kept, self.world_size, self.rank, False)

@@ -7,6 +7,7 @@ the original loader kept: batch size, workers, collate function, the worker
 seeding that MMEngine installed, a custom batch sampler.
 """
 import copy
+from typing import Optional, Tuple
 
 import torch
 from mmengine.dataset import DefaultSampler, InfiniteSampler, RepeatDataset
@@ -16,8 +17,23 @@ from ..datasets import InfoBatchDataset, InfoBatchSampler
 
 #: Samplers whose sampling InfoBatchSampler reproduces on the full data. An
 #: InfiniteSampler becomes a pass-by-pass InfoBatchSampler (its stream of
-#: reshuffled passes, cut at pass boundaries).
+#: reshuffled passes, cut at pass boundaries); mmpretrain's RepeatAugSampler
+#: one with its ``num_repeats``.
 REPLACEABLE_SAMPLERS = (DefaultSampler, InfiniteSampler, InfoBatchSampler)
+
+
+def _repeat_aug_sampler() -> Optional[type]:
+    try:
+        from mmpretrain.datasets.samplers import RepeatAugSampler
+    except ImportError:  # mmpretrain is optional
+        return None
+    return RepeatAugSampler
+
+
+def replaceable_samplers() -> Tuple[type, ...]:
+    """The sampler types :func:`wrap_train_dataloader` can replace."""
+    repeat_aug = _repeat_aug_sampler()
+    return REPLACEABLE_SAMPLERS + ((repeat_aug, ) if repeat_aug else ())
 
 
 def loader_sampler(loader: DataLoader):
@@ -57,14 +73,16 @@ def wrap_train_dataloader(loader: DataLoader,
     if (isinstance(dataset, InfoBatchDataset)
             and isinstance(sampler, InfoBatchSampler)):
         return loader
-    if not isinstance(sampler, REPLACEABLE_SAMPLERS):
+    # the exact types: a subclass (e.g. mmpretrain's SequentialSampler, a
+    # DefaultSampler) may sample differently
+    if type(sampler) not in replaceable_samplers():
         raise ValueError(
             'InfoBatchHook replaces train_dataloader.sampler with an '
             "InfoBatchSampler, but the config uses "
             f'{type(sampler).__name__}, whose sampling it cannot reproduce. '
             "Use sampler=dict(type='DefaultSampler', shuffle=True) or "
-            "dict(type='InfiniteSampler', shuffle=True) (their shuffle and "
-            "seed carry over) or "
+            "dict(type='InfiniteSampler', shuffle=True) or mmpretrain's "
+            "RepeatAugSampler (their shuffle and seed carry over) or "
             "sampler=dict(type='InfoBatchSampler', shuffle=True).")
     if unwrap_repeat and isinstance(dataset, RepeatDataset):
         dataset = dataset.dataset
@@ -76,7 +94,8 @@ def wrap_train_dataloader(loader: DataLoader,
             shuffle=getattr(sampler, 'shuffle', True),
             seed=sampler.seed,
             round_up=getattr(sampler, 'round_up', True),
-            stream=isinstance(sampler, InfiniteSampler))
+            stream=isinstance(sampler, InfiniteSampler),
+            num_repeats=getattr(sampler, 'num_repeats', 1))
 
     generator = loader.generator
     if own_generator and generator is None:
