@@ -228,18 +228,19 @@ def test_cosine_similarity(masked):
     torch.testing.assert_close(unweighted, loss(pred, target, mask))
 
 
+TINY_SIMCLR = dict(
+    type='SimCLR',
+    backbone=dict(type='ResNet', depth=18, base_channels=4, out_indices=[3]),
+    neck=dict(type='NonLinearNeck', in_channels=32, hid_channels=16,
+              out_channels=8, num_layers=2, with_avg_pool=True),
+    head=dict(type='ContrastiveHead',
+              loss=dict(type='mmpretrain.CrossEntropyLoss'),
+              temperature=0.1))
+
+
 def test_simclr_rows_map_to_images():
     from mmpretrain.registry import MODELS
-    model = MODELS.build(
-        dict(type='SimCLR',
-             backbone=dict(type='ResNet', depth=18, base_channels=4,
-                           out_indices=[3]),
-             neck=dict(type='NonLinearNeck', in_channels=32,
-                       hid_channels=16, out_channels=8, num_layers=2,
-                       with_avg_pool=True),
-             head=dict(type='ContrastiveHead',
-                       loss=dict(type='mmpretrain.CrossEntropyLoss'),
-                       temperature=0.1)))
+    model = MODELS.build(TINY_SIMCLR)
     recorder = PerSampleLossRecorder(model)
     assert [type(a) for a in recorder.adapters] == [SimCLRContrastiveAdapter]
     head = model.head
@@ -328,3 +329,53 @@ def test_a_registered_adapter_takes_precedence_and_is_removable():
         torch.testing.assert_close(weighted, (3 * x.mean(1) * WEIGHTS).mean())
     finally:
         LOSS_ADAPTERS.module_dict.pop('TripleAdapter')
+
+
+def _simclr_rank(rank: int, init_file: str, queue) -> None:
+    import torch.distributed as dist
+    from mmpretrain.registry import MODELS
+    dist.init_process_group('gloo', init_method=f'file://{init_file}',
+                            rank=rank, world_size=2)
+    try:
+        model = MODELS.build(TINY_SIMCLR)
+        recorder = PerSampleLossRecorder(model)
+        g = torch.Generator().manual_seed(0)  # all ranks: the gathered rows
+        pos = torch.randn(8, 1, generator=g)  # 2 ranks x 2 images x 2 views
+        neg = torch.randn(8, 6, generator=g)
+        recorder.start_step(WEIGHTS[2 * rank:2 * rank + 2])  # own images
+        weighted = model.head.loss(pos, neg)
+        queue.put((rank, float(weighted), recorder.finish_step().tolist()))
+    finally:
+        dist.destroy_process_group()
+
+
+def test_simclr_rows_of_all_ranks_under_ddp(tmp_path):
+    """Two gloo processes: every rank weights all gathered rows with their
+    images' weights (gathered) and scores only its own images."""
+    import torch.multiprocessing as mp
+    ctx = mp.get_context('spawn')
+    queue = ctx.Queue()
+    init_file = str(tmp_path / 'init')
+    procs = [
+        ctx.Process(target=_simclr_rank, args=(r, init_file, queue))
+        for r in range(2)
+    ]
+    for p in procs:
+        p.start()
+    results = dict((r, (loss, scores))
+                   for r, loss, scores in (queue.get(timeout=120)
+                                           for _ in procs))
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    g = torch.Generator().manual_seed(0)
+    pos, neg = torch.randn(8, 1, generator=g), torch.randn(8, 6, generator=g)
+    rows = F.cross_entropy(torch.cat((pos, neg), 1) / 0.1,
+                           torch.zeros(8, dtype=torch.long), reduction='none')
+    expected = float((rows * WEIGHTS.repeat_interleave(2)).mean())
+    per_image = rows.reshape(4, 2).mean(1)
+    for rank in range(2):
+        loss, scores = results[rank]
+        assert loss == pytest.approx(expected, rel=1e-5)
+        torch.testing.assert_close(torch.tensor(scores),
+                                   per_image[2 * rank:2 * rank + 2])

@@ -58,6 +58,14 @@ def shrink(relpath: str, work_dir: str, model: dict,
             pipeline=[dict(type='Resize', scale=(32, 32)),
                       dict(type='PackInputs')]),
         sampler=cfg.train_dataloader.sampler)
+    return finish_shrink(cfg, work_dir, infobatch)
+
+
+def finish_shrink(cfg: Config, work_dir: str, infobatch=None) -> Config:
+    """What every shrunk epoch-based stock config shares: no validation,
+    ``EPOCHS`` epochs with the stock schedule's shape, the recording hook
+    after the recipe's own hooks (e.g. ConvNeXt's EMAHook), the InfoBatch
+    line, a fixed seed."""
     for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
                 'test_dataloader', 'test_cfg', 'test_evaluator'):
         cfg[key] = None

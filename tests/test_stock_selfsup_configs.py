@@ -14,8 +14,8 @@ import os.path as osp
 import mmpretrain
 import torch
 from conftest import get_hook, run
-from mmengine.config import Config, ConfigDict
-from test_stock_configs import EPOCHS, _shrink_scheduler
+from mmengine.config import Config
+from test_stock_configs import finish_shrink
 
 STOCK = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs')
 
@@ -64,28 +64,10 @@ def shrink(relpath: str, work_dir: str, model: dict,
         dataset=dict(type='PhotoTilesDataset', tile=32, indices=64,
                      pipeline=pipeline),
         sampler=cfg.train_dataloader.sampler)
-    for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
-                'test_dataloader', 'test_cfg', 'test_evaluator'):
-        cfg[key] = None
     if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
         cfg.optim_wrapper.type = 'OptimWrapper'  # fp16 needs CUDA
         cfg.optim_wrapper.pop('loss_scale', None)
-    stock_epochs = cfg.train_cfg.max_epochs
-    cfg.train_cfg = dict(by_epoch=True, max_epochs=EPOCHS)
-    cfg.param_scheduler = [
-        _shrink_scheduler(s, EPOCHS / stock_epochs)
-        for s in cfg.param_scheduler
-    ]
-    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
-    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
-    cfg.custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
-    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
-        dict(type='RecordingHook')
-    ] + ([dict(type='InfoBatchHook', **infobatch)] if infobatch else [])
-    cfg.randomness = dict(seed=0)
-    cfg.work_dir = work_dir
-    cfg.log_level = 'WARNING'
-    return cfg
+    return finish_shrink(cfg, work_dir, infobatch)
 
 
 def check_stock(relpath: str, model: dict, tmp_path, adapter: str) -> None:

@@ -34,6 +34,23 @@ def check_sized_dataset(dataset: Any, name: str = 'dataset') -> int:
     return length
 
 
+def _set_index(data_samples: BaseDataElement, index: int) -> None:
+    """Store the index as a metainfo field of ``data_samples``.
+
+    What ``set_field(index, INDEX_KEY, field_type='metainfo')`` does
+    (``set_metainfo`` would deep-copy a dict per sample), without its
+    checks on a field that is not a data field: ~0.3 instead of ~2 µs per
+    sample.
+    """
+    fields = getattr(data_samples, '_metainfo_fields', None)
+    if isinstance(fields, set) and INDEX_KEY not in getattr(
+            data_samples, '_data_fields', ()):
+        fields.add(INDEX_KEY)
+        object.__setattr__(data_samples, INDEX_KEY, index)
+    else:  # another BaseDataElement layout: its own method
+        data_samples.set_field(index, INDEX_KEY, field_type='metainfo')
+
+
 @DATASETS.register_module()
 class InfoBatchDataset:
     """Wraps the training data set so each sample carries its index.
@@ -80,8 +97,7 @@ class InfoBatchDataset:
         if isinstance(sample, dict):
             data_samples = sample.get('data_samples')
             if isinstance(data_samples, BaseDataElement):
-                # set_field: set_metainfo would deep-copy a dict per sample
-                data_samples.set_field(index, INDEX_KEY, field_type='metainfo')
+                _set_index(data_samples, index)
             else:
                 sample[INDEX_KEY] = index
             return sample

@@ -21,7 +21,8 @@ Run it on a quiet machine: other work on the cores distorts every number.
 Usage::
 
     python tools/prepare_fashion_mnist.py
-    python tools/benchmark/speed.py [--repeats 3] [--epochs 10]
+    python tools/benchmark/speed.py [--repeats 3] [--epochs 10] \
+        [--threads N] [--flush-denormal]
 """
 import argparse
 import os
@@ -206,16 +207,23 @@ def main() -> None:
     parser.add_argument('--epochs', type=int, default=10)
     parser.add_argument('--threads', type=int, default=None,
                         help="torch threads (default: torch's)")
+    parser.add_argument(
+        '--flush-denormal', action='store_true',
+        help='flush denormal floats to zero in both arms (CPU only: '
+        'denormals slow x86 arithmetic by a trajectory-dependent amount)')
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.flush_denormal and not torch.set_flush_denormal(True):
+        sys.exit('--flush-denormal: this CPU cannot flush denormals')
     os.chdir(REPO)  # the benchmark config's data_root is relative
     if not osp.exists(osp.join('data', 'fashion-mnist',
                                'train-images-idx3-ubyte')):
         sys.exit('run tools/prepare_fashion_mnist.py first')
     torch.manual_seed(0)
     print(f'torch {torch.__version__}, {torch.get_num_threads()} threads, '
-          f'{os.cpu_count()} CPUs, {time.strftime("%Y-%m-%d")}\n')
+          f'{os.cpu_count()} CPUs, {time.strftime("%Y-%m-%d")}'
+          f'{", denormals flushed" if args.flush_denormal else ""}\n')
     print('| score table | prune step, mean (ms) | prune step, quantile (ms) '
           '| score update, batch 256 (µs) | per-sample state (MiB) |')
     print('|---|---|---|---|---|')

@@ -5,8 +5,8 @@ config's ``custom_imports``) with ``@LOSS_ADAPTERS.register_module()`` on a
 :class:`LossAdapter` subclass; it is asked before the generic
 :class:`ReductionAdapter` when its ``priority`` is below 90.
 """
-from .base import (LOSS_ADAPTERS, LossAdapter, StepRecord, per_sample_mean,
-                   reduce_loss)
+from .base import (LOSS_ADAPTERS, LossAdapter, RecomputingAdapter,
+                   StepRecord, per_sample_mean, reduce_loss)
 from .recorder import PerSampleLossRecorder, adapter_classes, \
     find_loss_modules
 from .reduction import LovaszAdapter, ReductionAdapter
@@ -15,7 +15,7 @@ from .selfsup import (CosineSimilarityAdapter, PixelReconstructionAdapter,
                       SimCLRContrastiveAdapter, reconstruction_scores)
 
 __all__ = [
-    'LOSS_ADAPTERS', 'LossAdapter', 'StepRecord', 'PerSampleLossRecorder',
+    'LOSS_ADAPTERS', 'LossAdapter', 'RecomputingAdapter', 'StepRecord', 'PerSampleLossRecorder',
     'adapter_classes', 'find_loss_modules', 'ReductionAdapter',
     'LovaszAdapter', 'OhemCrossEntropyAdapter', 'CosineSimilarityAdapter',
     'PixelReconstructionAdapter', 'SimCLRContrastiveAdapter',

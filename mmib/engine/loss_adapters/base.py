@@ -132,6 +132,78 @@ class LossAdapter:
         return self._signature[0]
 
 
+class RecomputingAdapter(LossAdapter):
+    """Base for losses without a ``reduction`` setting: a forward hook
+    recomputes the element-wise loss from the call's inputs and returns
+    the module's reduction of the weighted values.
+
+    Subclasses set ``loss_class`` (a :func:`lazy_class` getter) and write
+    :meth:`weighted_loss`. The first recorded call is checked: with weights
+    1 the recomputed loss must be the module's own output, else the module
+    is named as not split per sample and keeps its own loss.
+    """
+
+    loss_class: Callable[[], Optional[type]] = staticmethod(lambda: None)
+    #: what the check calls the recomputed loss, in its message
+    recomputed: str = 'loss'
+
+    @classmethod
+    def matches(cls, module: nn.Module, name: str, model: nn.Module) -> bool:
+        return is_instance(module, cls.loss_class)
+
+    def attach(self) -> List:
+        self._verified = False
+        return [
+            self.module.register_forward_hook(
+                self._post_hook, with_kwargs=True)
+        ]
+
+    def _post_hook(self, module, args, kwargs, output):
+        step = self.step
+        if step is None:
+            return None
+        return self.weighted_loss(step, self.call_arguments(args, kwargs),
+                                  output)
+
+    def weighted_loss(self, step: StepRecord, arguments: dict,
+                      output: torch.Tensor) -> Optional[torch.Tensor]:
+        """Score the batch's samples; return the weighted loss (or None to
+        keep the module's output).
+
+        Args:
+            step (StepRecord): The step being recorded.
+            arguments (dict): The loss call's arguments by name.
+            output (Tensor): The module's own output.
+        """
+        raise NotImplementedError
+
+    def splits_batch(self, tensor: torch.Tensor, what: str,
+                     step: StepRecord) -> bool:
+        """Whether ``tensor``'s first dimension is the batch (else the
+        module is named as not split)."""
+        if tensor.ndim >= 1 and tensor.shape[0] == step.batch_size:
+            return True
+        self.note_unsplittable(
+            f'gets {what} of shape {tuple(tensor.shape)} whose first '
+            f'dimension is not the batch ({step.batch_size})')
+        return False
+
+    def agrees_once(self, unweighted: torch.Tensor,
+                    output: torch.Tensor) -> bool:
+        """At the first call: whether the recomputed, unweighted loss is
+        the module's own output (else the module is named as not split)."""
+        if self._verified:
+            return True
+        self._verified = True
+        if same_loss(unweighted, output):
+            return True
+        self.note_unsplittable(
+            f'gives a different loss than the {self.recomputed} the adapter '
+            'recomputes (register a loss adapter for it in '
+            'mmib.engine.LOSS_ADAPTERS)')
+        return False
+
+
 def lazy_class(module_path: str, class_name: str) -> Callable[[], type]:
     """A getter for an optional package's class (None if not installed)."""
     cache: Dict[str, Optional[type]] = {}

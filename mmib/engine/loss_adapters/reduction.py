@@ -118,7 +118,10 @@ class ReductionAdapter(LossAdapter):
         avg_factor = arguments.get('avg_factor')
         reduce_valid = ignore_mask(output, arguments)
         score_valid = self.score_mask(output, arguments, reduce_valid)
-        if (bool(torch.isnan(output.detach()).any())
+        scores = to_samples(per_sample_mean(output, score_valid))
+        # a NaN element makes its sample's score NaN: only then look closer
+        if (bool(torch.isnan(scores).any())
+                and bool(torch.isnan(output.detach()).any())
                 and self._skips_nan(arguments, output, reduction,
                                     avg_factor)):
             finite = ~torch.isnan(output.detach())
@@ -127,6 +130,7 @@ class ReductionAdapter(LossAdapter):
             score_valid = finite if score_valid is None else (
                 score_valid & finite)
             output = torch.where(finite, output, torch.zeros_like(output))
+            scores = to_samples(per_sample_mean(output, score_valid))
             if reduction == 'mean' and avg_factor is None:
                 avg_factor = reduce_valid.sum().item()  # as nanmean counts
         if (reduction == 'mean' and avg_factor is None
@@ -143,7 +147,7 @@ class ReductionAdapter(LossAdapter):
                     'reduction (register a loss adapter for it in '
                     'mmib.engine.LOSS_ADAPTERS)')
                 return self._own_loss(arguments)
-        step.add_scores(to_samples(per_sample_mean(output, score_valid)))
+        step.add_scores(scores)
         weighted = output * row_weights.to(output.device, output.dtype)
         return step.mark_weighted(reduce_loss(weighted, reduction,
                                               avg_factor))

@@ -10,58 +10,35 @@ valid pixels but none hard: it added nothing to the loss; no score when it
 has no valid pixel). The first call checks that, with weights 1, this is
 the module's own output.
 """
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from .base import LOSS_ADAPTERS, LossAdapter, is_instance, lazy_class, \
-    same_loss
+from .base import LOSS_ADAPTERS, RecomputingAdapter, StepRecord, lazy_class
 
 _OHEM = lazy_class('mmseg.models.losses', 'OhemCrossEntropy')
 
 
 @LOSS_ADAPTERS.register_module()
-class OhemCrossEntropyAdapter(LossAdapter):
+class OhemCrossEntropyAdapter(RecomputingAdapter):
     """mmseg's ``OhemCrossEntropy`` (see the module docstring)."""
 
     priority = 20
+    loss_class = staticmethod(_OHEM)
+    recomputed = 'OHEM cross-entropy'
 
-    @classmethod
-    def matches(cls, module: nn.Module, name: str,
-                model: nn.Module) -> bool:
-        return is_instance(module, _OHEM)
-
-    def attach(self) -> List:
-        self._verified = False
-        return [
-            self.module.register_forward_hook(
-                self._post_hook, with_kwargs=True)
-        ]
-
-    def _post_hook(self, module, args, kwargs, output):
-        step = self.step
-        if step is None:
-            return None
-        arguments = self.call_arguments(args, kwargs)
+    def weighted_loss(self, step: StepRecord, arguments: dict,
+                      output: torch.Tensor) -> Optional[torch.Tensor]:
+        module = self.module
         score, target = arguments['score'], arguments['target']
-        if score.shape[0] != step.batch_size:
-            self.note_unsplittable(
-                f'gets logits of shape {tuple(score.shape)} whose first '
-                f'dimension is not the batch ({step.batch_size})')
+        if not self.splits_batch(score, 'logits', step):
             return None
         losses, owners, valid = self.hard_pixels(score, target)
         if losses is None:
             return None  # the module returns a constant 0: nothing to weight
-        if not self._verified:
-            self._verified = True
-            if not same_loss(module.loss_weight * losses.mean(), output):
-                self.note_unsplittable(
-                    'gives a different loss than the OHEM cross-entropy the '
-                    'adapter recomputes (register a loss adapter for it in '
-                    'mmib.engine.LOSS_ADAPTERS)')
-                return None
+        if not self.agrees_once(module.loss_weight * losses.mean(), output):
+            return None
         batch = score.shape[0]
         detached = losses.detach().float()
         total = torch.zeros(batch).index_add_(0, owners, detached)

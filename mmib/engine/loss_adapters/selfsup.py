@@ -16,8 +16,8 @@ import torch
 from mmengine.dist import all_gather, get_rank, get_world_size
 from torch import nn
 
-from .base import (LOSS_ADAPTERS, LossAdapter, StepRecord, is_instance,
-                   lazy_class, per_sample_mean, same_loss)
+from .base import (LOSS_ADAPTERS, LossAdapter, RecomputingAdapter,
+                   StepRecord, is_instance, lazy_class, per_sample_mean)
 from .reduction import ReductionAdapter
 
 _RECONSTRUCTION = lazy_class('mmpretrain.models.losses',
@@ -93,7 +93,7 @@ def reconstruction_scores(output: torch.Tensor, mask: Optional[torch.Tensor],
 
 
 @LOSS_ADAPTERS.register_module()
-class CosineSimilarityAdapter(LossAdapter):
+class CosineSimilarityAdapter(RecomputingAdapter):
     """mmpretrain's ``CosineSimilarityLoss``.
 
     The forward hook computes the element-wise loss
@@ -105,42 +105,22 @@ class CosineSimilarityAdapter(LossAdapter):
     """
 
     priority = 20
+    loss_class = staticmethod(_COSINE)
+    recomputed = 'cosine-similarity loss'
 
-    @classmethod
-    def matches(cls, module: nn.Module, name: str, model: nn.Module) -> bool:
-        return is_instance(module, _COSINE)
-
-    def attach(self) -> List:
-        self._verified = False
-        return [
-            self.module.register_forward_hook(
-                self._post_hook, with_kwargs=True)
-        ]
-
-    def _post_hook(self, module, args, kwargs, output):
-        step = self.step
-        if step is None:
-            return None
-        arguments = self.call_arguments(args, kwargs)
+    def weighted_loss(self, step: StepRecord, arguments: dict,
+                      output: torch.Tensor) -> Optional[torch.Tensor]:
+        module = self.module
         pred, target = arguments['pred'], arguments['target']
         mask = arguments.get('mask')
-        if pred.ndim < 2 or pred.shape[0] != step.batch_size:
-            self.note_unsplittable(
-                f'gets features of shape {tuple(pred.shape)} whose first '
-                f'dimension is not the batch ({step.batch_size})')
+        if pred.ndim < 2 or not self.splits_batch(pred, 'features', step):
             return None
         cosine = (nn.functional.normalize(pred, dim=-1) *
                   nn.functional.normalize(target, dim=-1)).sum(dim=-1)
         loss = module.shift_factor - module.scale_factor * cosine
+        if not self.agrees_once(self._reduce(loss, mask), output):
+            return None
         valid = None if mask is None else mask.detach() > 0
-        if not self._verified:
-            self._verified = True
-            if not same_loss(self._reduce(loss, mask), output):
-                self.note_unsplittable(
-                    'gives a different loss than the cosine-similarity '
-                    'loss the adapter recomputes (register a loss adapter '
-                    'for it in mmib.engine.LOSS_ADAPTERS)')
-                return None
         step.add_scores(per_sample_mean(loss, valid))
         return step.mark_weighted(
             self._reduce(loss * step.weights_for(loss), mask))
