@@ -287,3 +287,25 @@ def test_pspnet_lovasz_batch_mode_gets_the_clear_error(tiny_ade20k,
                dict(ratio=0.5, delta=1.0,
                     unweighted_losses=['decode.loss_lovasz'])))
     assert get_hook(accepted, 'InfoBatchHook').savings()['saved_samples'] > 0
+
+
+def test_deeplabv3plus_with_the_ohem_pixel_sampler(tiny_ade20k, tmp_path):
+    """The decode head's OHEMPixelSampler passes the hard pixels as the
+    loss's ``weight``: scores count only those pixels. 150 classes on the
+    tiny set; min_kept shrinks with the images."""
+    relpath = ('deeplabv3plus/'
+               'deeplabv3plus_r101-d16-mg124_4xb2-40k_cityscapes-512x1024.py')
+    assert Config.fromfile(osp.join(
+        STOCK, relpath)).model.decode_head.sampler.type == 'OHEMPixelSampler'
+    hook = check_stock(
+        relpath,
+        dict(backbone=dict(R18, multi_grid=None),
+             decode_head=dict(in_channels=128, channels=16,
+                              c1_in_channels=16, c1_channels=8,
+                              num_classes=150,
+                              sampler=dict(min_kept=512)),
+             auxiliary_head=dict(in_channels=64, channels=16,
+                                 num_classes=150)),
+        tmp_path, tiny_ade20k)
+    assert hook.savings()['saved_samples'] > 0
+    assert not hook.recorder.unsplittable
