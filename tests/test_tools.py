@@ -94,6 +94,39 @@ def test_two_process_ddp_with_gloo(tmp_path):
     assert ranks[0]['max_iters'] == ranks[0]['iters']
 
 
+def test_two_process_ddp_with_repeat_aug_sampler(tmp_path):
+    """mmpretrain's RepeatAugSampler under 2 processes: the stock sharding
+    of each kept sample's 3 copies, the same scores on both ranks."""
+    work_dir = str(tmp_path)
+    _run([
+        sys.executable, '-m', 'torch.distributed.run', '--standalone',
+        '--nproc_per_node=2', 'tools/train.py', PROBE_CONFIG,
+        '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
+        'train_dataloader.sampler.type=RepeatAugSampler',
+        'train_dataloader.sampler.num_repeats=3'
+    ], timeout=600)
+    ranks = [
+        torch.load(osp.join(work_dir, f'probe_rank{r}.pt')) for r in (0, 1)
+    ]
+    epochs = ranks[0]['epochs']
+    for e0, e1 in zip(epochs, ranks[1]['epochs']):
+        assert torch.equal(e0['kept'], e1['kept'])
+        assert torch.equal(e0['scores'], e1['scores'])
+        kept = e0['kept']
+        share = math.ceil(len(kept) / 2)  # RepeatAugSampler's per rank
+        assert len(e0['trained']) == len(e1['trained']) == share
+        union = torch.tensor(e0['trained'] + e1['trained'])
+        assert set(union.tolist()) <= set(kept.tolist())
+        # the copies of a sample go to the ranks in turn (stride sharding)
+        assert int(torch.bincount(union).max()) <= 3
+    assert len(epochs[1]['kept']) < len(epochs[0]['kept']) == 200
+    assert ranks[0]['savings'] == ranks[1]['savings']
+    # every copy is a trained sample; no round-up padding
+    assert ranks[0]['savings']['samples_trained'] == sum(
+        2 * math.ceil(len(e['kept']) / 2) for e in epochs)
+    assert ranks[0]['savings']['padding_samples'] == 0
+
+
 def test_build_config_applies_the_openmmlab_flags(monkeypatch):
     sys.path.insert(0, osp.join(REPO, 'tools'))
     import train
