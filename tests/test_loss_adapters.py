@@ -379,3 +379,17 @@ def test_simclr_rows_of_all_ranks_under_ddp(tmp_path):
         assert loss == pytest.approx(expected, rel=1e-5)
         torch.testing.assert_close(torch.tensor(scores),
                                    per_image[2 * rank:2 * rank + 2])
+
+
+def test_the_first_call_check_leaves_a_counting_loss_unchanged():
+    """mmpretrain's SeesawLoss accumulates class counts in a buffer on
+    every call: the check's extra call must not count twice."""
+    from mmpretrain.models.losses import SeesawLoss
+    logits, label = classification_batch(classes=5)
+    plain, hooked = SeesawLoss(num_classes=5), SeesawLoss(num_classes=5)
+    own = plain(logits, label)
+    recorder, weighted, scores = record(Holder(hooked), torch.ones(4), logits,
+                                        label)
+    assert not recorder.unsplittable
+    torch.testing.assert_close(hooked.cum_samples, plain.cum_samples)
+    torch.testing.assert_close(weighted, own)

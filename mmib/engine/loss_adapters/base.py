@@ -9,6 +9,7 @@ with each sample's elements multiplied by the sample's InfoBatch weight.
 With all weights 1 the returned loss is the module's own.
 """
 import inspect
+import sys
 from typing import Callable, Dict, List, Optional, Tuple
 
 import torch
@@ -205,17 +206,17 @@ class RecomputingAdapter(LossAdapter):
 
 
 def lazy_class(module_path: str, class_name: str) -> Callable[[], type]:
-    """A getter for an optional package's class (None if not installed)."""
-    cache: Dict[str, Optional[type]] = {}
+    """A getter for an optional package's class, without importing it.
+
+    The class is looked up in ``sys.modules`` only: a model cannot hold an
+    instance of a class whose module was never imported, so asking costs
+    no import (mmseg's or mmpretrain's models are not pulled in for a
+    model of the other) and changes nothing.
+    """
 
     def get() -> Optional[type]:
-        if 'cls' not in cache:
-            try:
-                module = __import__(module_path, fromlist=[class_name])
-                cache['cls'] = getattr(module, class_name)
-            except (ImportError, AttributeError):
-                cache['cls'] = None
-        return cache['cls']
+        module = sys.modules.get(module_path)
+        return getattr(module, class_name, None) if module else None
 
     return get
 

@@ -51,6 +51,7 @@ class ReductionAdapter(LossAdapter):
         super().__init__(name, module, recorder)
         self.uses_override = 'reduction_override' in self.positional_names
         self._verified = False
+        self._buffers_before: Optional[list] = None
         self._nan_aware: Optional[bool] = None
 
     @classmethod
@@ -75,6 +76,9 @@ class ReductionAdapter(LossAdapter):
     def _pre_hook(self, module, args, kwargs):
         if self.step is None:
             return None
+        if not self._verified:  # the check re-runs this call as it was
+            self._buffers_before = [(b, b.detach().clone())
+                                    for b in module.buffers()]
         if self.uses_override:
             at = self.positional_names.index('reduction_override')
             given = (args[at] if len(args) > at else
@@ -140,6 +144,7 @@ class ReductionAdapter(LossAdapter):
         if not self._verified:
             self._verified = True
             own = self._own_loss(arguments, grad=False)
+            self._buffers_before = None
             if not same_loss(reduce_loss(output, reduction, avg_factor), own):
                 self.note_unsplittable(
                     "gives, with reduction='none' reduced as OpenMMLab's "
@@ -184,12 +189,25 @@ class ReductionAdapter(LossAdapter):
 
     # -- the module's own loss -------------------------------------------------
     def _own_loss(self, arguments: dict, grad: bool = True) -> torch.Tensor:
-        """The module's own reduction of this call (computed again)."""
+        """The module's own reduction of this call (computed again).
+
+        Without ``grad`` (a check), the module's buffers are put back
+        afterwards: a loss that counts what it sees (mmpretrain's
+        ``SeesawLoss`` accumulates class counts) must not count twice.
+        """
         arguments = dict(arguments)
         if 'reduction_override' in arguments:
             arguments['reduction_override'] = None
-        with torch.set_grad_enabled(grad and torch.is_grad_enabled()):
+        if grad:
             return self.module.forward(**arguments)
+        after = [(b, b.detach().clone()) for b in self.module.buffers()]
+        with torch.no_grad():
+            for buffer, value in self._buffers_before or ():
+                buffer.copy_(value)  # as the module saw this call
+            own = self.module.forward(**arguments)
+            for buffer, value in after:
+                buffer.copy_(value)
+        return own
 
     def _skips_nan(self, arguments: dict, output: torch.Tensor,
                    reduction: str, avg_factor) -> bool:
