@@ -11,7 +11,6 @@ import copy
 import os.path as osp
 
 import mmpretrain
-import pytest
 import torch
 from conftest import get_hook, run
 from mmengine.config import Config
@@ -36,13 +35,19 @@ def _shrink_scheduler(scheduler: dict, factor: float) -> dict:
     return scheduler
 
 
-def shrink(relpath: str, work_dir: str, model: dict,
-           infobatch=None) -> Config:
-    """The stock config at ``relpath``, shrunk for a CPU test."""
+def load_stock(relpath: str, model: dict) -> Config:
+    """The mmpretrain stock config at ``relpath`` with ``model`` merged in."""
     path = osp.join(STOCK, relpath)
     assert osp.exists(path), f'stock config {relpath} not in mmpretrain'
     cfg = Config.fromfile(path)
     cfg.merge_from_dict(dict(model=copy.deepcopy(model)), allow_list_keys=True)
+    return cfg
+
+
+def shrink(relpath: str, work_dir: str, model: dict,
+           infobatch=None) -> Config:
+    """The stock config at ``relpath``, shrunk for a CPU test."""
+    cfg = load_stock(relpath, model)
     if 'norm_cfg' in cfg.model.backbone:
         cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=True)
     cfg.data_preprocessor = dict(

@@ -9,15 +9,11 @@ three epochs. Each runs through the Runner three times: ``ratio=0`` gives
 the plain config's per-iteration losses, ``ratio=0.5`` prunes and saves.
 """
 import copy
-import os.path as osp
 
-import mmpretrain
 import torch
 from conftest import get_hook, run
 from mmengine.config import Config
-from test_stock_configs import finish_shrink
-
-STOCK = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs')
+from test_stock_configs import finish_shrink, load_stock
 
 TINY_RESNET = dict(depth=18, stem_channels=8, base_channels=4,
                    norm_cfg=dict(type='BN'))  # 32 output channels
@@ -50,10 +46,7 @@ def _shrink_pipeline(transforms: list) -> list:
 def shrink(relpath: str, work_dir: str, model: dict,
            infobatch=None) -> Config:
     """The stock config at ``relpath``, shrunk for a CPU test."""
-    path = osp.join(STOCK, relpath)
-    assert osp.exists(path), f'stock config {relpath} not in mmpretrain'
-    cfg = Config.fromfile(path)
-    cfg.merge_from_dict(dict(model=copy.deepcopy(model)), allow_list_keys=True)
+    cfg = load_stock(relpath, model)
     pipeline = _shrink_pipeline(cfg.train_dataloader.dataset.pipeline)
     cfg.train_dataloader = dict(
         batch_size=16,

@@ -10,7 +10,7 @@ With all weights 1 the returned loss is the module's own.
 """
 import inspect
 import sys
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from mmengine.registry import Registry

@@ -51,6 +51,10 @@ class ReductionAdapter(LossAdapter):
         super().__init__(name, module, recorder)
         self.uses_override = 'reduction_override' in self.positional_names
         self._verified = False
+        # while a recorded call runs: its own reduction, and whether the
+        # module's attribute was switched to 'none' for it
+        self._reduction: Optional[str] = None
+        self._switched = False
         self._buffers_before: Optional[list] = None
         self._nan_aware: Optional[bool] = None
 
@@ -67,10 +71,9 @@ class ReductionAdapter(LossAdapter):
         ]
 
     def restore(self) -> None:
-        state = self.module.__dict__
-        reduction = state.pop('_infobatch_reduction', None)
-        if state.pop('_infobatch_switched', False):
-            self.module.reduction = reduction
+        if self._switched:
+            self.module.reduction = self._reduction
+        self._reduction, self._switched = None, False
 
     # -- hooks -------------------------------------------------------------
     def _pre_hook(self, module, args, kwargs):
@@ -85,19 +88,18 @@ class ReductionAdapter(LossAdapter):
                      kwargs.get('reduction_override'))
             if given is not None:
                 return None  # the caller chose a reduction
-            module._infobatch_reduction = module.reduction
+            self._reduction = module.reduction
             if len(args) > at:
                 return args[:at] + ('none', ) + args[at + 1:], kwargs
             return args, dict(kwargs, reduction_override='none')
         if kwargs.get('reduction_override'):
             return None
-        module._infobatch_reduction = module.reduction
-        module._infobatch_switched = True
+        self._reduction, self._switched = module.reduction, True
         module.reduction = 'none'
         return None
 
     def _post_hook(self, module, args, kwargs, output):
-        reduction = module.__dict__.get('_infobatch_reduction')
+        reduction = self._reduction  # the reduction the call would have had
         self.restore()
         if reduction is None:
             return None  # not recording, or the caller chose a reduction
