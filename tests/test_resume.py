@@ -139,3 +139,21 @@ def test_infobatch_checkpoint_resumes_into_a_run_without_the_hook(tmp_path):
     assert resumed.epoch == 3
     assert not any(type(h).__name__ == 'InfoBatchHook'
                    for h in resumed.hooks)
+
+
+def test_repeat_aug_run_resumed_mid_epoch(tmp_path):
+    """With mmpretrain's RepeatAugSampler (3 copies per sample) the resumed
+    pass goes on with exactly the copies the interrupted one had left."""
+    work_dir = str(tmp_path)
+    cfg = demo_config(work_dir, epochs=3, num_samples=200,
+                      infobatch=dict(ratio=0.5, delta=1.0))
+    cfg.train_dataloader.sampler = dict(type='RepeatAugSampler',
+                                        shuffle=True, num_repeats=3)
+    cfg.default_hooks.checkpoint = dict(
+        type='CheckpointHook', by_epoch=False, interval=1)
+    whole = run(cfg)
+    assert get_hook(whole, 'InfoBatchHook').sampler.num_repeats == 3
+    records = get_hook(whole, 'RecordingHook').records
+    k = [r['epoch'] for r in records].index(2) + 2  # 2 steps into epoch 3
+    resumed = _resume(cfg, work_dir, f'iter_{k}.pth')
+    _assert_same_continuation(whole, resumed, k)
