@@ -49,10 +49,12 @@ class InfoBatchHook(Hook):
 
     Before training the hook wraps the training data set in
     :class:`~mmib.datasets.InfoBatchDataset` and replaces the sampler with
-    :class:`~mmib.datasets.InfoBatchSampler` (``DefaultSampler`` and
-    ``InfiniteSampler`` settings carry over), and hooks the model's loss
-    modules so that each step records per-sample losses and weights them
-    (:class:`~mmib.engine.PerSampleLossRecorder`).
+    :class:`~mmib.datasets.InfoBatchSampler` (``DefaultSampler``,
+    ``InfiniteSampler`` and ``RepeatAugSampler`` settings carry over), and
+    gives each of the model's loss modules its loss adapter
+    (:data:`~mmib.engine.LOSS_ADAPTERS`, through
+    :class:`~mmib.engine.PerSampleLossRecorder`) so that each step records
+    per-sample losses and weights them.
 
     Training is a sequence of *passes* over the data: the epochs of an
     ``EpochBasedTrainLoop``, or the sweeps an ``IterBasedTrainLoop`` makes
