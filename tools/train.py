@@ -117,6 +117,13 @@ def main(argv=None) -> None:
     mmib.compat.init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
+    # a clean end for multi-process runs: gloo's threads left running into
+    # interpreter shutdown can end a rank with "terminate called without an
+    # active exception" (seen now and then on CPU)
+    if torch.distributed.is_available() and \
+            torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == '__main__':
