@@ -51,7 +51,7 @@ def classification_batch(n=4, classes=5, seed=0):
 
 def mmpretrain_losses():
     from mmpretrain.models.losses import (AsymmetricLoss, CrossEntropyLoss,
-                                          FocalLoss, LabelSmoothLoss)
+                                          FocalLoss)
     logits, label = classification_batch()
     soft = torch.softmax(torch.randn(4, 5), 1)  # Mixup/CutMix targets
     one_hot = F.one_hot(label, 5).float()
@@ -59,13 +59,8 @@ def mmpretrain_losses():
         ('ce', CrossEntropyLoss(loss_weight=0.7), logits, label),
         ('ce-soft', CrossEntropyLoss(use_soft=True), logits, soft),
         ('bce', CrossEntropyLoss(use_sigmoid=True), logits, one_hot),
-        ('ls-original', LabelSmoothLoss(0.1, mode='original'), logits,
-         label),
-        ('ls-classy', LabelSmoothLoss(0.1, mode='classy_vision'), logits,
-         label),
-        ('ls-multilabel', LabelSmoothLoss(0.1, mode='multi_label',
-                                          use_sigmoid=True), logits, label),
-        ('ls-mixup', LabelSmoothLoss(0.1, mode='original'), logits, soft),
+        # LabelSmoothLoss (all modes, index/soft/multi-label targets, the
+        # head's avg_factor): test_per_sample_loss.py
         ('focal', FocalLoss(gamma=2.0, alpha=0.25), logits, one_hot),
         ('asymmetric', AsymmetricLoss(gamma_pos=0.0, gamma_neg=4.0), logits,
          one_hot),

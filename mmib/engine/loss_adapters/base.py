@@ -10,7 +10,7 @@ With all weights 1 the returned loss is the module's own.
 """
 import inspect
 import sys
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, Optional
 
 import torch
 from mmengine.registry import Registry
@@ -76,7 +76,17 @@ class LossAdapter:
         self.name = name
         self.module = module
         self.recorder = recorder
-        self._signature: Optional[Tuple[List[str], dict]] = None
+        # the loss's ``forward`` signature, read once: positional parameter
+        # names and defaults
+        params = inspect.signature(module.forward).parameters.values()
+        self.positional_names: List[str] = [
+            p.name for p in params
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
+        self._defaults = {
+            p.name: p.default
+            for p in params if p.default is not inspect.Parameter.empty
+        }
 
     @classmethod
     def matches(cls, module: nn.Module, name: str, model: nn.Module) -> bool:
@@ -108,29 +118,10 @@ class LossAdapter:
 
     def call_arguments(self, args: tuple, kwargs: dict) -> dict:
         """The loss call's arguments by name, defaults included."""
-        if self._signature is None:
-            params = inspect.signature(
-                self.module.forward).parameters.values()
-            positional = [
-                p.name for p in params
-                if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-            ]
-            defaults = {
-                p.name: p.default
-                for p in params if p.default is not inspect.Parameter.empty
-            }
-            self._signature = (positional, defaults)
-        positional, defaults = self._signature
-        arguments = dict(defaults)
-        arguments.update(zip(positional, args))
+        arguments = dict(self._defaults)
+        arguments.update(zip(self.positional_names, args))
         arguments.update(kwargs)
         return arguments
-
-    @property
-    def positional_names(self) -> List[str]:
-        """The positional parameter names of the module's ``forward``."""
-        self.call_arguments((), {})
-        return self._signature[0]
 
 
 class RecomputingAdapter(LossAdapter):

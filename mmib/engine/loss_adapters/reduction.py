@@ -49,7 +49,10 @@ class ReductionAdapter(LossAdapter):
 
     def __init__(self, name: str, module: nn.Module, recorder) -> None:
         super().__init__(name, module, recorder)
-        self.uses_override = 'reduction_override' in self.positional_names
+        # where forward takes reduction_override (None: it does not)
+        self._override_at: Optional[int] = (
+            self.positional_names.index('reduction_override')
+            if 'reduction_override' in self.positional_names else None)
         self._verified = False
         # while a recorded call runs: its own reduction, and whether the
         # module's attribute was switched to 'none' for it
@@ -82,8 +85,8 @@ class ReductionAdapter(LossAdapter):
         if not self._verified:  # the check re-runs this call as it was
             self._buffers_before = [(b, b.detach().clone())
                                     for b in module.buffers()]
-        if self.uses_override:
-            at = self.positional_names.index('reduction_override')
+        at = self._override_at
+        if at is not None:
             given = (args[at] if len(args) > at else
                      kwargs.get('reduction_override'))
             if given is not None:
@@ -111,8 +114,7 @@ class ReductionAdapter(LossAdapter):
             return self._own_loss(arguments)
         if output.ndim == 0:
             self.note_unsplittable(
-                "returns a scalar even with reduction='none'" +
-                self.scalar_hint())
+                "returns a scalar even with reduction='none'")
             return self._own_loss(arguments)
         mapping = self.rows(step, output)
         if mapping is None:
@@ -184,10 +186,6 @@ class ReductionAdapter(LossAdapter):
             selected = weight > 0
             return selected if valid is None else valid & selected
         return valid
-
-    def scalar_hint(self) -> str:
-        """What to add when the module reduces to a scalar anyway."""
-        return ''
 
     # -- the module's own loss -------------------------------------------------
     def _own_loss(self, arguments: dict, grad: bool = True) -> torch.Tensor:
