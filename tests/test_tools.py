@@ -2,6 +2,7 @@
 import math
 import os
 import os.path as osp
+import socket
 import subprocess
 import sys
 
@@ -18,6 +19,8 @@ def _env() -> dict:
     env['PYTHONPATH'] = os.pathsep.join(
         [REPO, TESTS, env.get('PYTHONPATH', '')])
     env['OMP_NUM_THREADS'] = '1'
+    # a rank that aborts prints its Python stack
+    env['PYTHONFAULTHANDLER'] = '1'
     return env
 
 
@@ -28,6 +31,12 @@ def _run(args, timeout=300) -> str:
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     return output
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
 
 
 def _train(*args) -> str:
@@ -127,6 +136,41 @@ def test_two_process_ddp_with_repeat_aug_sampler(tmp_path):
     assert ranks[0]['savings']['padding_samples'] == 0
 
 
+_END_PROBE = """
+import gc, sys
+sys.argv[0] = 'tools/train.py'
+sys.path.insert(0, 'tools')
+import train
+from mmengine.model import MMDistributedDataParallel
+import torch.distributed as dist
+ended = []
+destroy = dist.destroy_process_group
+def watched_destroy(*args, **kwargs):
+    ended.append(sum(isinstance(o, MMDistributedDataParallel)
+                     for o in gc.get_objects()))
+    destroy(*args, **kwargs)
+dist.destroy_process_group = watched_destroy
+train.main(sys.argv[1:])
+print('DDP models alive at destroy:', ended, 'initialized:',
+      dist.is_initialized())
+"""
+
+
+def test_train_py_frees_the_ddp_model_before_ending_the_group(tmp_path):
+    """The DDP wrapper (whose reducer holds the gloo group) is freed and the
+    group destroyed before interpreter shutdown, not during it."""
+    env = dict(_env(), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()),
+               RANK='0', LOCAL_RANK='0', WORLD_SIZE='1')
+    result = subprocess.run(
+        [sys.executable, '-c', _END_PROBE, PROBE_CONFIG, '--launcher',
+         'pytorch', '--work-dir', str(tmp_path), '--cfg-options',
+         'train_cfg.max_epochs=1'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    out = result.stdout + result.stderr
+    assert result.returncode == 0, out[-4000:]
+    assert 'DDP models alive at destroy: [0] initialized: False' in out
+
+
 def test_build_config_applies_the_openmmlab_flags(monkeypatch):
     sys.path.insert(0, osp.join(REPO, 'tools'))
     import train
@@ -219,11 +263,7 @@ def test_resume_with_another_world_size_restarts_the_pass(tmp_path):
 def test_dist_train_sh_on_cpu_as_written(tmp_path):
     """README's `bash tools/dist_train.sh CONFIG 2` on a machine without
     CUDA: tools/train.py sets what CPU DDP needs by itself."""
-    import socket
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    env = dict(_env(), PYTHON=sys.executable, PORT=str(port))
+    env = dict(_env(), PYTHON=sys.executable, PORT=str(_free_port()))
     result = subprocess.run(
         ['bash', 'tools/dist_train.sh',
          'configs/demo/resnet18-tiny_digits_infobatch.py', '2',

@@ -14,6 +14,7 @@ Examples::
     bash tools/dist_train.sh CONFIG 4                # --launcher pytorch
 """
 import argparse
+import gc
 import os
 import os.path as osp
 import sys
@@ -110,6 +111,24 @@ def build_config(args: argparse.Namespace) -> Config:
     return cfg
 
 
+def end_process_group() -> None:
+    """End a multi-process run cleanly (a no-op in a single process).
+
+    The DDP wrapper's reducer holds the process group, and the runner sits
+    in reference cycles, so without this both live until interpreter
+    finalization; gloo's worker threads torn down there can end a rank with
+    "terminate called without an active exception" (SIGABRT, seen now and
+    then on CPU). Collecting them first and destroying the group while the
+    interpreter is alive joins those threads at a defined point.
+    """
+    if not (torch.distributed.is_available()
+            and torch.distributed.is_initialized()):
+        return
+    gc.collect()
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
@@ -117,13 +136,8 @@ def main(argv=None) -> None:
     mmib.compat.init_cpu_process_group(args.launcher)
     runner = Runner.from_cfg(cfg)
     runner.train()
-    # a clean end for multi-process runs: gloo's threads left running into
-    # interpreter shutdown can end a rank with "terminate called without an
-    # active exception" (seen now and then on CPU)
-    if torch.distributed.is_available() and \
-            torch.distributed.is_initialized():
-        torch.distributed.barrier()
-        torch.distributed.destroy_process_group()
+    del runner  # the DDP model and its reducer go before the group
+    end_process_group()
 
 
 if __name__ == '__main__':
