@@ -83,8 +83,12 @@ def shrink(relpath: str, work_dir: str, data_root: str, model: dict,
             for t in tiny.dataset.pipeline
         ]
     dataset = cfg.train_dataloader.dataset
-    if dataset.get('type') == 'RepeatDataset':  # keep the recipe's wrapper
+    # keep the recipe's wrappers, the tiny set inside
+    if dataset.get('type') == 'RepeatDataset':
         dataset.dataset = tiny.dataset
+    elif dataset.get('type') == 'ConcatDataset':
+        dataset.datasets = [copy.deepcopy(tiny.dataset)
+                            for _ in dataset.datasets]
     else:
         cfg.train_dataloader.dataset = tiny.dataset
     # batches that tile the 40 tiles, so a pass ends where the stock
@@ -175,6 +179,22 @@ def test_unet_ce_dice_with_its_repeat_dataset(tiny_ade20k, tmp_path):
     assert len(hook.table) == 40  # the tiny set, not 40000 copies
     names = hook.recorder.module_names
     assert any('loss_decode.1' in n for n in names), names  # the Dice loss
+
+
+def test_pspnet_voc12aug_concat_dataset(tiny_ade20k, tmp_path):
+    """The VOC 2012 "aug" recipe trains on a ConcatDataset of two sets
+    (here the tiny set twice): one score table over the global indices,
+    same losses as the plain run at ratio=0."""
+    hook = check_stock(
+        'pspnet/pspnet_r50-d8_4xb4-20k_voc12aug-512x512.py',
+        dict(backbone=R18,
+             decode_head=dict(in_channels=128, channels=32, num_classes=150),
+             auxiliary_head=dict(in_channels=64, channels=16,
+                                 num_classes=150)),
+        tmp_path, tiny_ade20k)
+    assert len(hook.table) == 80  # both parts, global indices
+    seen = hook.table.seen.reshape(2, 40).sum(1)
+    assert bool((seen >= 35).all())  # all but tiles with no valid pixel
 
 
 def test_deeplabv3plus_r50_ade20k(tiny_ade20k, tmp_path):

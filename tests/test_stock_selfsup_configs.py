@@ -17,6 +17,12 @@ from test_stock_configs import finish_shrink, load_stock
 
 TINY_RESNET = dict(depth=18, stem_channels=8, base_channels=4,
                    norm_cfg=dict(type='BN'))  # 32 output channels
+# BYOL and MoCo v3: backbone, projection neck and the head's predictor
+TINY_WITH_PREDICTOR = dict(
+    backbone=TINY_RESNET,
+    neck=dict(in_channels=32, hid_channels=32, out_channels=16),
+    head=dict(predictor=dict(in_channels=16, hid_channels=32,
+                             out_channels=16)))
 
 
 def _shrink_pipeline(transforms: list) -> list:
@@ -86,21 +92,13 @@ def check_stock(relpath: str, model: dict, tmp_path, adapter: str) -> None:
 def test_byol_cosine_similarity(tmp_path):
     check_stock(
         'byol/byol_resnet50_16xb256-coslr-200e_in1k.py',
-        dict(backbone=TINY_RESNET,
-             neck=dict(in_channels=32, hid_channels=32, out_channels=16),
-             head=dict(predictor=dict(in_channels=16, hid_channels=32,
-                                      out_channels=16))), tmp_path,
-        'CosineSimilarityAdapter')
+        TINY_WITH_PREDICTOR, tmp_path, 'CosineSimilarityAdapter')
 
 
 def test_mocov3_contrastive(tmp_path):
     check_stock(
         'mocov3/mocov3_resnet50_8xb512-amp-coslr-100e_in1k.py',
-        dict(backbone=TINY_RESNET,
-             neck=dict(in_channels=32, hid_channels=32, out_channels=16),
-             head=dict(predictor=dict(in_channels=16, hid_channels=32,
-                                      out_channels=16))), tmp_path,
-        'ReductionAdapter')
+        TINY_WITH_PREDICTOR, tmp_path, 'ReductionAdapter')
 
 
 def test_simclr_two_views_per_image(tmp_path):

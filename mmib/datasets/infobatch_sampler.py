@@ -146,27 +146,30 @@ class InfoBatchSampler(Sampler):
             kept = torch.zeros(order.numel(), dtype=torch.bool)
             kept[self.kept_indices] = True
             order = order[kept[order]]
-        if self.num_repeats > 1:
-            return iter(self._repeated(order).tolist())
+        shard = (self._repeated_shard(order) if self.num_repeats > 1 else
+                 self._shard(order))
+        shard, self._skip = shard[self._skip:], 0
+        return iter(shard.tolist())
+
+    def _shard(self, order: torch.Tensor) -> torch.Tensor:
+        """This rank's indices of the pass (``DefaultSampler``'s
+        arithmetic: rounded up with repeats, strided across ranks)."""
         total_size = self.total_size
         if total_size > order.numel():
             repeats = math.ceil(total_size / order.numel())
             order = order.repeat(repeats)[:total_size]
-        shard = order[self.rank:total_size:self.world_size]
-        shard, self._skip = shard[self._skip:], 0
-        return iter(shard.tolist())
+        return order[self.rank:total_size:self.world_size]
 
-    def _repeated(self, order: torch.Tensor) -> torch.Tensor:
+    def _repeated_shard(self, order: torch.Tensor) -> torch.Tensor:
         """This rank's indices with repeated augmentation (see
         ``num_repeats``; ``RepeatAugSampler``'s arithmetic)."""
         repeated = order.repeat_interleave(self.num_repeats)
         per_rank = math.ceil(repeated.numel() / self.world_size)
         total = per_rank * self.world_size
-        if total > repeated.numel():
-            repeated = torch.cat([repeated, repeated[:total - repeated.numel()]])
-        shard = repeated[self.rank:total:self.world_size][:len(self)]
-        shard, self._skip = shard[self._skip:], 0
-        return shard
+        padding = total - repeated.numel()
+        if padding > 0:
+            repeated = torch.cat([repeated, repeated[:padding]])
+        return repeated[self.rank:total:self.world_size][:len(self)]
 
     def __len__(self) -> int:
         return rank_share(self.num_kept, self.world_size, self.rank,

@@ -7,33 +7,29 @@ the original loader kept: batch size, workers, collate function, the worker
 seeding that MMEngine installed, a custom batch sampler.
 """
 import copy
-from typing import Optional, Tuple
 
 import torch
 from mmengine.dataset import DefaultSampler, InfiniteSampler, RepeatDataset
 from torch.utils.data import DataLoader
 
 from ..datasets import InfoBatchDataset, InfoBatchSampler
+from .optional_classes import lazy_class
 
 #: Samplers whose sampling InfoBatchSampler reproduces on the full data. An
 #: InfiniteSampler becomes a pass-by-pass InfoBatchSampler (its stream of
 #: reshuffled passes, cut at pass boundaries); mmpretrain's RepeatAugSampler
-#: one with its ``num_repeats``.
+#: (where mmpretrain is in use) one with its ``num_repeats``.
 REPLACEABLE_SAMPLERS = (DefaultSampler, InfiniteSampler, InfoBatchSampler)
+_REPEAT_AUG_SAMPLER = lazy_class('mmpretrain.datasets.samplers.repeat_aug',
+                                 'RepeatAugSampler')
 
 
-def _repeat_aug_sampler() -> Optional[type]:
-    try:
-        from mmpretrain.datasets.samplers import RepeatAugSampler
-    except ImportError:  # mmpretrain is optional
-        return None
-    return RepeatAugSampler
-
-
-def replaceable_samplers() -> Tuple[type, ...]:
-    """The sampler types :func:`wrap_train_dataloader` can replace."""
-    repeat_aug = _repeat_aug_sampler()
-    return REPLACEABLE_SAMPLERS + ((repeat_aug, ) if repeat_aug else ())
+def is_replaceable(sampler) -> bool:
+    """Whether :func:`wrap_train_dataloader` can replace ``sampler``: one of
+    the exact types above (a subclass, e.g. mmpretrain's
+    ``SequentialSampler``, a ``DefaultSampler``, may sample differently)."""
+    return (type(sampler) in REPLACEABLE_SAMPLERS
+            or type(sampler) is _REPEAT_AUG_SAMPLER())
 
 
 def loader_sampler(loader: DataLoader):
@@ -73,9 +69,7 @@ def wrap_train_dataloader(loader: DataLoader,
     if (isinstance(dataset, InfoBatchDataset)
             and isinstance(sampler, InfoBatchSampler)):
         return loader
-    # the exact types: a subclass (e.g. mmpretrain's SequentialSampler, a
-    # DefaultSampler) may sample differently
-    if type(sampler) not in replaceable_samplers():
+    if not is_replaceable(sampler):
         raise ValueError(
             'InfoBatchHook replaces train_dataloader.sampler with an '
             "InfoBatchSampler, but the config uses "

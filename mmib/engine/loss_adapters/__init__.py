@@ -15,7 +15,8 @@ from .selfsup import (CosineSimilarityAdapter, PixelReconstructionAdapter,
                       SimCLRContrastiveAdapter, reconstruction_scores)
 
 __all__ = [
-    'LOSS_ADAPTERS', 'LossAdapter', 'RecomputingAdapter', 'StepRecord', 'PerSampleLossRecorder',
+    'LOSS_ADAPTERS', 'LossAdapter', 'RecomputingAdapter', 'StepRecord',
+    'PerSampleLossRecorder',
     'adapter_classes', 'find_loss_modules', 'ReductionAdapter',
     'LovaszAdapter', 'OhemCrossEntropyAdapter', 'CosineSimilarityAdapter',
     'PixelReconstructionAdapter', 'SimCLRContrastiveAdapter',

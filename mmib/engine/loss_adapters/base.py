@@ -9,12 +9,13 @@ with each sample's elements multiplied by the sample's InfoBatch weight.
 With all weights 1 the returned loss is the module's own.
 """
 import inspect
-import sys
 from typing import Callable, List, Optional
 
 import torch
 from mmengine.registry import Registry
 from torch import nn
+
+from ..optional_classes import is_instance, lazy_class  # noqa: F401
 
 #: Adapters, one per loss family. Extend it from a config's
 #: ``custom_imports`` with ``@LOSS_ADAPTERS.register_module()`` on a
@@ -51,9 +52,16 @@ class StepRecord:
     def weights_for(self, loss: torch.Tensor) -> torch.Tensor:
         """The batch's weights, shaped to broadcast over ``loss`` (whose
         first dimension is the batch)."""
-        weights = self.weights.to(loss.device, loss.dtype)
-        return weights if loss.ndim == 1 else weights.reshape(
-            (-1, ) + (1, ) * (loss.ndim - 1))
+        return broadcast_rows(self.weights, loss)
+
+
+def broadcast_rows(row_weights: torch.Tensor,
+                   loss: torch.Tensor) -> torch.Tensor:
+    """One weight per row of ``loss``, on its device and dtype and shaped to
+    broadcast over its other dimensions."""
+    row_weights = row_weights.to(loss.device, loss.dtype)
+    return row_weights if loss.ndim == 1 else row_weights.reshape(
+        (-1, ) + (1, ) * (loss.ndim - 1))
 
 
 class LossAdapter:
@@ -135,6 +143,7 @@ class RecomputingAdapter(LossAdapter):
     is named as not split per sample and keeps its own loss.
     """
 
+    priority = 20
     loss_class: Callable[[], Optional[type]] = staticmethod(lambda: None)
     #: what the check calls the recomputed loss, in its message
     recomputed: str = 'loss'
@@ -194,28 +203,6 @@ class RecomputingAdapter(LossAdapter):
             'recomputes (register a loss adapter for it in '
             'mmib.engine.LOSS_ADAPTERS)')
         return False
-
-
-def lazy_class(module_path: str, class_name: str) -> Callable[[], type]:
-    """A getter for an optional package's class, without importing it.
-
-    The class is looked up in ``sys.modules`` only: a model cannot hold an
-    instance of a class whose module was never imported, so asking costs
-    no import (mmseg's or mmpretrain's models are not pulled in for a
-    model of the other) and changes nothing.
-    """
-
-    def get() -> Optional[type]:
-        module = sys.modules.get(module_path)
-        return getattr(module, class_name, None) if module else None
-
-    return get
-
-
-def is_instance(module: nn.Module, getter: Callable[[], type]) -> bool:
-    """``isinstance`` against a lazily imported optional class."""
-    cls = getter()
-    return cls is not None and isinstance(module, cls)
 
 
 def per_sample_mean(loss: torch.Tensor,

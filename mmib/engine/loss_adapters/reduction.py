@@ -187,7 +187,7 @@ class ReductionAdapter(LossAdapter):
             return selected if valid is None else valid & selected
         return valid
 
-    # -- the module's own loss -------------------------------------------------
+    # -- the module's own loss -----------------------------------------------
     def _own_loss(self, arguments: dict, grad: bool = True) -> torch.Tensor:
         """The module's own reduction of this call (computed again).
 

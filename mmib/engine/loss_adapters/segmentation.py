@@ -24,7 +24,6 @@ _OHEM = lazy_class('mmseg.models.losses', 'OhemCrossEntropy')
 class OhemCrossEntropyAdapter(RecomputingAdapter):
     """mmseg's ``OhemCrossEntropy`` (see the module docstring)."""
 
-    priority = 20
     loss_class = staticmethod(_OHEM)
     recomputed = 'OHEM cross-entropy'
 
@@ -41,7 +40,8 @@ class OhemCrossEntropyAdapter(RecomputingAdapter):
             return None
         batch = score.shape[0]
         detached = losses.detach().float()
-        total = torch.zeros(batch).index_add_(0, owners, detached)
+        total = torch.zeros(batch, device=detached.device).index_add_(
+            0, owners, detached)
         count = torch.bincount(owners, minlength=batch)
         scores = module.loss_weight * total / count.clamp(min=1)
         step.add_scores(

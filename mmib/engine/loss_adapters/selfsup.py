@@ -17,7 +17,8 @@ from mmengine.dist import all_gather, get_rank, get_world_size
 from torch import nn
 
 from .base import (LOSS_ADAPTERS, LossAdapter, RecomputingAdapter,
-                   StepRecord, is_instance, lazy_class, per_sample_mean)
+                   StepRecord, broadcast_rows, is_instance, lazy_class,
+                   per_sample_mean)
 from .reduction import ReductionAdapter
 
 _RECONSTRUCTION = lazy_class('mmpretrain.models.losses',
@@ -104,7 +105,6 @@ class CosineSimilarityAdapter(RecomputingAdapter):
     this is the module's own output.
     """
 
-    priority = 20
     loss_class = staticmethod(_COSINE)
     recomputed = 'cosine-similarity loss'
 
@@ -161,11 +161,8 @@ class SimCLRContrastiveAdapter(ReductionAdapter):
         weights = step.weights
         if world > 1:
             weights = torch.cat(all_gather(weights.to(output.device)))
-        row_weights = weights.repeat_interleave(self.views).to(
-            output.device, output.dtype)
-        if output.ndim > 1:
-            row_weights = row_weights.reshape((-1, ) + (1, ) *
-                                              (output.ndim - 1))
+        row_weights = broadcast_rows(weights.repeat_interleave(self.views),
+                                     output)
 
         def to_samples(scores: torch.Tensor) -> torch.Tensor:
             own = scores.reshape(-1, self.views)[rank * batch:(rank + 1) *
