@@ -5,13 +5,25 @@ registers ``InfoBatchHook`` (HOOKS), ``InfoBatchDataset`` and
 ``DigitsDataset`` (DATASETS), ``InfoBatchSampler`` (DATA_SAMPLERS) and
 ``SmallCNN`` (MODELS) in
 MMEngine's root registries, which the mmpretrain and mmseg scopes inherit.
-Configs load it with ``custom_imports = dict(imports=['mmib'])``.
+Configs load it with ``custom_imports = dict(imports=['mmib'])``. Before
+anything else it checks that torch, mmengine, numpy and mmcv (or mmcv-lite)
+are in the supported ranges (:mod:`mmib.dependencies`). It also adds the
+``mmib`` scope (:mod:`mmib.registry`) so that ``_base_ = 'mmib::...'`` finds
+the configs shipped in the package.
 """
-from . import compat
+from .dependencies import check_dependencies
+
+check_dependencies()  # a clear error for a package outside its range
+
+from . import compat  # noqa: E402
 
 compat.apply_all()
 
-from . import datasets, engine, models  # noqa: E402
+from . import datasets, engine, models, registry  # noqa: E402
 from .version import __version__  # noqa: E402
 
-__all__ = ['__version__', 'compat', 'datasets', 'engine', 'models']
+registry.register_config_scope()
+
+__all__ = [
+    '__version__', 'compat', 'datasets', 'engine', 'models', 'registry'
+]

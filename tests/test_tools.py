@@ -1,4 +1,5 @@
 """tools/train.py end to end in subprocesses: flags, resume, 2-process DDP."""
+import glob
 import math
 import os
 import os.path as osp
@@ -274,3 +275,16 @@ def test_dist_train_sh_on_cpu_as_written(tmp_path):
     assert 'No CUDA: distributed training on the CPU with gloo' in out
     assert 'InfoBatch finished' in out
     assert osp.exists(osp.join(str(tmp_path), 'epoch_40.pth'))
+
+
+@pytest.mark.parametrize('script', sorted(
+    osp.relpath(p, REPO) for p in glob.glob(
+        osp.join(REPO, 'tools', '**', '*.py'), recursive=True)))
+def test_every_tool_prints_usage_for_help_and_writes_nothing(script,
+                                                             tmp_path):
+    out = subprocess.run([sys.executable, osp.join(REPO, script), '--help'],
+                         cwd=str(tmp_path), capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.startswith('usage:'), out.stdout[:500]
+    assert os.listdir(tmp_path) == []

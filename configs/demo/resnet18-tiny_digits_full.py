@@ -35,11 +35,13 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    persistent_workers=False,  # also under mmpretrain/mmseg tools/train.py
     dataset=dict(type='DigitsDataset', split='train', pipeline=train_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=True))
 val_dataloader = dict(
     batch_size=120,
     num_workers=0,
+    persistent_workers=False,  # also under mmpretrain/mmseg tools/train.py
     dataset=dict(type='DigitsDataset', split='test', pipeline=test_pipeline),
     sampler=dict(type='DefaultSampler', shuffle=False))
 val_evaluator = dict(type='Accuracy', topk=(1, ))

@@ -34,6 +34,7 @@ test_pipeline = [dict(type='PackInputs')]
 train_dataloader = dict(
     batch_size=64,
     num_workers=0,
+    persistent_workers=False,  # also under mmpretrain/mmseg tools/train.py
     dataset=dict(
         type='FashionMNIST',
         data_root=data_root,
@@ -45,6 +46,7 @@ train_dataloader = dict(
 val_dataloader = dict(
     batch_size=500,
     num_workers=0,
+    persistent_workers=False,  # also under mmpretrain/mmseg tools/train.py
     dataset=dict(
         type='FashionMNIST',
         data_root=data_root,

@@ -46,6 +46,7 @@ model = dict(
 train_dataloader = dict(
     batch_size=32,
     num_workers=0,
+    persistent_workers=False,  # also under mmpretrain/mmseg tools/train.py
     sampler=dict(type='DefaultSampler', shuffle=True),
     collate_fn=dict(type='default_collate'),
     dataset=dict(

@@ -1,0 +1,64 @@
+"""The one line under the users' own launch scripts: mmpretrain's and
+mmseg's ``tools/train.py`` as their packages install them (``.mim/tools``),
+with mmib's configs as they are (``custom_imports`` loads mmib)."""
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conftest import REPO
+from mmib.datasets.tiny_ade20k import write_tiny_ade20k
+
+
+def package_train_py(package: str) -> str:
+    module = __import__(package)
+    path = osp.join(osp.dirname(module.__file__), '.mim', 'tools', 'train.py')
+    assert osp.exists(path), path
+    return path
+
+
+def train(script: str, config: str, work_dir: str, *options: str) -> str:
+    # run outside the checkout: the scripts find mmib as an installed package
+    out = subprocess.run(
+        [sys.executable, script, config, '--work-dir', work_dir,
+         '--cfg-options', *options],
+        cwd=osp.dirname(work_dir), capture_output=True, text=True,
+        timeout=600)
+    log = out.stdout + out.stderr
+    assert out.returncode == 0, log[-4000:]
+    return log
+
+
+def infobatch_state(checkpoint: str) -> dict:
+    return torch.load(checkpoint, weights_only=True)['infobatch']
+
+
+def test_mmpretrain_train_py_runs_the_one_line(tmp_path):
+    work_dir = str(tmp_path / 'work')
+    log = train(package_train_py('mmpretrain'),
+                osp.join(REPO, 'configs', 'demo',
+                         'resnet18-tiny_digits_infobatch.py'), work_dir,
+                'train_cfg.max_epochs=4', 'train_dataloader.dataset.indices=256')
+    assert 'InfoBatch finished: trained' in log
+    assert 'Epoch(val) [4]' in log
+    ledger = infobatch_state(osp.join(work_dir, 'epoch_4.pth'))['ledger']
+    assert 0 < ledger['samples_trained'] < 4 * 256
+
+
+@pytest.mark.parametrize('config', ['upernet_r18-tiny_tiny-ade20k_infobatch.py'])
+def test_mmseg_train_py_runs_the_one_line(tmp_path, config):
+    data_root = str(tmp_path / 'tiny_ade20k')
+    write_tiny_ade20k(data_root)
+    work_dir = str(tmp_path / 'work')
+    log = train(package_train_py('mmseg'),
+                osp.join(REPO, 'configs', 'segmentation', config), work_dir,
+                f'train_dataloader.dataset.data_root={data_root}',
+                f'val_dataloader.dataset.data_root={data_root}',
+                f'test_dataloader.dataset.data_root={data_root}',
+                'train_cfg.max_iters=30', 'train_cfg.val_interval=1000')
+    assert 'InfoBatch finished: trained' in log
+    assert 'mIoU' in log  # mmseg's own validation at the end
+    (last, ) = [f for f in open(osp.join(work_dir, 'last_checkpoint'))]
+    assert infobatch_state(last.strip())['ledger']['samples_trained'] > 0
