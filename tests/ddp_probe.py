@@ -53,6 +53,7 @@ class InfoBatchProbeHook(Hook):
             dict(
                 epochs=self.epochs,
                 savings=self.infobatch.savings(),
+                runner=type(runner).__name__,
                 iters=runner.iter,
                 max_iters=runner.max_iters),
             f'{runner.work_dir}/probe_rank{get_rank()}.pt')

@@ -24,6 +24,7 @@ sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 import mmib  # noqa: E402,F401  (compat fixes + registration first)
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -92,15 +93,7 @@ def build_config(args: argparse.Namespace) -> Config:
             cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.launcher != 'none' and not torch.cuda.is_available():
-        # torch's DDP rejects device_ids for CPU modules; MMEngine passes
-        # [LOCAL_RANK] unless the config says otherwise
-        wrapper = cfg.get('model_wrapper_cfg') or dict(
-            type='MMDistributedDataParallel')
-        if wrapper.get('device_ids', 'unset') is not None:
-            wrapper['device_ids'] = None
-            cfg.model_wrapper_cfg = wrapper
-            print('No CUDA: distributed training on the CPU with gloo, '
-                  f'model_wrapper_cfg={dict(wrapper)}.', flush=True)
+        set_cpu_device_ids(cfg)
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -109,6 +102,46 @@ def build_config(args: argparse.Namespace) -> Config:
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
+
+
+def set_cpu_device_ids(cfg: Config) -> None:
+    """Distributed training on CPU processes: ``device_ids=None``.
+
+    torch's DDP rejects ``device_ids`` for CPU modules, and MMEngine passes
+    ``[LOCAL_RANK]`` unless the config says otherwise: ``Runner`` through
+    ``model_wrapper_cfg``, ``FlexibleRunner``'s ``DDPStrategy`` through
+    ``strategy.model_wrapper``. Other strategies (FSDP, DeepSpeed) need an
+    accelerator and are left as they are.
+    """
+    strategy = cfg.get('strategy') if cfg.get('runner_type') else None
+    if strategy is None:
+        wrapper = cfg.get('model_wrapper_cfg') or dict(
+            type='MMDistributedDataParallel')
+        where = 'model_wrapper_cfg'
+    elif strategy.get('type') == 'DDPStrategy':
+        # DDPStrategy's own default wrapper (broadcast_buffers=False)
+        wrapper = strategy.get('model_wrapper') or dict(
+            type='MMDistributedDataParallel', broadcast_buffers=False)
+        where = 'strategy.model_wrapper'
+    else:
+        return
+    if wrapper.get('device_ids', 'unset') is None:
+        return
+    wrapper['device_ids'] = None
+    if strategy is None:
+        cfg.model_wrapper_cfg = wrapper
+    else:
+        strategy['model_wrapper'] = wrapper
+    print('No CUDA: distributed training on the CPU with gloo, '
+          f'{where}={dict(wrapper)}.', flush=True)
+
+
+def build_runner(cfg: Config):
+    """``Runner.from_cfg``, or the registered runner ``cfg.runner_type``
+    names (e.g. ``FlexibleRunner``), as OpenMMLab's train scripts do."""
+    if 'runner_type' not in cfg:
+        return Runner.from_cfg(cfg)
+    return RUNNERS.build(cfg)
 
 
 def end_process_group() -> None:
@@ -134,7 +167,7 @@ def main(argv=None) -> None:
     cfg = build_config(args)
     # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves
     mmib.compat.init_cpu_process_group(args.launcher)
-    runner = Runner.from_cfg(cfg)
+    runner = build_runner(cfg)
     runner.train()
     del runner  # the DDP model and its reducer go before the group
     end_process_group()

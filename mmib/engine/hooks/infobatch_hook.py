@@ -32,6 +32,7 @@ from ..loss_adapters import PerSampleLossRecorder
 from ..resume import PendingResume
 from ..rng_state import capture_rng, restore_global_rng, restore_torch_rng
 from ..step_gather import batch_sample_indices, gather_step
+from ..strategies import unsupported_strategy
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 CHECKPOINT_KEY = 'infobatch'
@@ -200,6 +201,9 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner of the training process.
         """
         self._trust.exit()
+        strategy_error = unsupported_strategy(getattr(runner, 'strategy', None))
+        if strategy_error is not None:
+            raise RuntimeError(strategy_error)
         loop = runner.train_loop
         if isinstance(loop, EpochBasedTrainLoop):
             self.by_epoch = True
