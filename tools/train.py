@@ -25,6 +25,8 @@ import mmib  # noqa: E402,F401  (compat fixes + registration first)
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
+from mmib.engine.resume_files import (checkpoint_problem,  # noqa: E402
+                                      find_resumable)
 from mmengine.runner import Runner  # noqa: E402
 
 
@@ -97,11 +99,30 @@ def build_config(args: argparse.Namespace) -> Config:
 
     if args.resume == 'auto':
         cfg.resume = True
-        cfg.load_from = None
+        cfg.load_from = pick_auto_resume(cfg.work_dir)
     elif args.resume is not None:
+        problem = checkpoint_problem(args.resume)
+        if problem is not None:
+            raise SystemExit(f'--resume {args.resume}: cannot resume from '
+                             f'this file ({problem}).')
         cfg.resume = True
         cfg.load_from = args.resume
     return cfg
+
+
+def pick_auto_resume(work_dir: str):
+    """``--resume`` without a path: the newest intact checkpoint.
+
+    MMEngine reads ``last_checkpoint`` only; when that is empty, names a
+    missing file or one that does not load, the newest intact ``.pth`` of
+    the work dir is used, with a warning naming what was skipped.
+    """
+    path, notes = find_resumable(work_dir)
+    for note in notes:
+        print(f'WARNING: --resume skipped {note}', flush=True)
+    if path is not None and notes:
+        print(f'WARNING: --resume reads {path} instead.', flush=True)
+    return path
 
 
 def set_cpu_device_ids(cfg: Config) -> None:
@@ -168,6 +189,8 @@ def main(argv=None) -> None:
     # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves
     mmib.compat.init_cpu_process_group(args.launcher)
     runner = build_runner(cfg)
+    # --resume never executes the checkpoint's meta['config'] (any config)
+    runner.register_hook(mmib.engine.CheckpointGuardHook())
     runner.train()
     del runner  # the DDP model and its reducer go before the group
     end_process_group()

@@ -23,6 +23,7 @@
   constructor. Anything else a file asks for is refused by torch, and the
   error names the file.
 """
+import ast
 import math
 import pickle
 from collections import OrderedDict
@@ -171,48 +172,13 @@ def mmengine_stand_ins() -> List[Tuple[Callable, str]]:
     return pairs
 
 
-def restore_stand_ins(obj: Any, _memo: Optional[Dict[int, Any]] = None):
-    """Replace the stand-ins in a loaded checkpoint by real objects.
+def restore_stand_ins(obj: Any) -> Any:
+    """Replace the stand-ins in a loaded checkpoint by real objects, within
+    :class:`BoundedDecoder`'s limits (defined below).
 
     Dicts and lists are changed in place; returns the object to use.
     """
-    memo = {} if _memo is None else _memo
-    if id(obj) in memo:
-        return memo[id(obj)]
-    if isinstance(obj, ArrayStandIn):
-        if not hasattr(obj, 'array'):
-            raise CheckpointTrustError('a numpy array has no data')
-        result = obj.array
-    elif isinstance(obj, DtypeStandIn):
-        result = obj.resolve()
-    elif isinstance(obj, HistoryBufferStandIn):
-        from mmengine.logging import HistoryBuffer
-        state = getattr(obj, 'state', {})
-        logs = restore_stand_ins(state.get('_log_history', []), memo)
-        counts = restore_stand_ins(state.get('_count_history', []), memo)
-        max_length = state.get('max_length', 1000000)
-        if not isinstance(max_length, int):
-            raise CheckpointTrustError('bad HistoryBuffer max_length')
-        result = HistoryBuffer(list(np.asarray(logs).reshape(-1)),
-                               list(np.asarray(counts).reshape(-1)),
-                               max_length)
-    elif isinstance(obj, (_StatisticRef, NdarrayTag)):
-        result = None
-    elif isinstance(obj, dict):
-        memo[id(obj)] = obj
-        for key in list(obj):
-            obj[key] = restore_stand_ins(obj[key], memo)
-        return obj
-    elif isinstance(obj, list):
-        memo[id(obj)] = obj
-        obj[:] = [restore_stand_ins(v, memo) for v in obj]
-        return obj
-    elif isinstance(obj, tuple):
-        result = tuple(restore_stand_ins(v, memo) for v in obj)
-    else:
-        return obj
-    memo[id(obj)] = result
-    return result
+    return BoundedDecoder().walk(obj)
 
 
 class ScopedCheckpointTrust:
@@ -294,18 +260,163 @@ def _to_plain(value: Any) -> Any:
     return value
 
 
+class BoundedDecoder:
+    """Turns loaded checkpoint data back into live objects, within limits.
+
+    One decoder for both message-hub formats (mmib's plain one and, via the
+    stand-ins, MMEngine's own): numpy dtypes from an allow-list, every
+    shared container decoded once (a memo: a file that nests one list in
+    itself 60 times is 60 nodes, not 2**60), a nesting depth limit, a budget
+    of containers, array elements and bytes, and only contiguous tensors of
+    their declared size (no stretched, stride-0 views). A violation raises
+    :class:`CheckpointTrustError` naming the field.
+
+    Args:
+        max_depth (int): Deepest nesting of containers.
+        max_nodes (int): Containers and values visited in all.
+        max_elements (int): Array elements in all (MMEngine's log buffers
+            hold one value per logged iteration; 50M is 100x a 160k-iteration
+            run's).
+        max_bytes (int): Bytes of array data in all.
+    """
+
+    def __init__(self, max_depth: int = 32, max_nodes: int = 5_000_000,
+                 max_elements: int = 50_000_000,
+                 max_bytes: int = 512 * 2**20) -> None:
+        self.max_depth = max_depth
+        self.max_nodes = max_nodes
+        self.max_elements = max_elements
+        self.max_bytes = max_bytes
+        self.nodes = 0
+        self.elements = 0
+        self.bytes = 0
+        self.memo: Dict[int, Any] = {}
+
+    def refuse(self, field: str, why: str) -> None:
+        raise CheckpointTrustError(
+            f'checkpoint field {field or "<root>"}: {why}; refused to load '
+            'this checkpoint (it was not written by MMEngine or mmib, or is '
+            'damaged).')
+
+    def count(self, field: str, elements: int, nbytes: int) -> None:
+        self.elements += elements
+        self.bytes += nbytes
+        if self.elements > self.max_elements or self.bytes > self.max_bytes:
+            self.refuse(field, f'more than {self.max_elements} array '
+                        f'elements or {self.max_bytes} bytes in all')
+
+    def dtype(self, field: str, code: Any) -> np.dtype:
+        if not (isinstance(code, str) and len(code) <= 3 and
+                code.lstrip('<>|=') in _DTYPE_CODES):
+            self.refuse(field, f'numpy dtype {str(code)[:40]!r} is not one '
+                        f'of {sorted(_DTYPE_CODES)}')
+        return np.dtype(code)
+
+    def plain_array(self, value: dict, field: str) -> np.ndarray:
+        """A marked ``{'dtype', 'data'}`` dict as a fresh numpy array."""
+        dtype = self.dtype(f'{field}.dtype', value.get('dtype'))
+        data = value.get('data')
+        if not isinstance(data, torch.Tensor) or data.dtype not in (
+                torch.bool, torch.uint8, torch.int8, torch.int16,
+                torch.int32, torch.int64, torch.float16, torch.float32,
+                torch.float64):
+            self.refuse(f'{field}.data', 'not a numeric tensor')
+        if not data.is_contiguous():
+            self.refuse(f'{field}.data',
+                        f'a non-contiguous tensor (stride {data.stride()})')
+        self.count(field, data.numel(), data.numel() * dtype.itemsize)
+        return data.numpy().astype(dtype, copy=True)
+
+    def walk(self, value: Any, field: str = '', depth: int = 0) -> Any:
+        """Decode ``value`` (dicts and lists in place, as loaded)."""
+        self.nodes += 1
+        if self.nodes > self.max_nodes:
+            self.refuse(field, f'more than {self.max_nodes} values')
+        if depth > self.max_depth:
+            self.refuse(field, f'nested deeper than {self.max_depth}')
+        key = id(value)
+        if isinstance(value, (dict, list, tuple, ArrayStandIn, DtypeStandIn,
+                              HistoryBufferStandIn)) and key in self.memo:
+            return self.memo[key]
+        if isinstance(value, torch.Tensor):
+            if not value.is_contiguous():
+                self.refuse(field, 'a non-contiguous tensor (stride '
+                            f'{value.stride()})')
+            return value
+        if isinstance(value, dict):
+            mark = value.get(PLAIN_MARK)
+            if mark in ('ndarray', 'scalar'):
+                array = self.plain_array(value, field)
+                result = array[()] if mark == 'scalar' else array
+            elif mark == 'HistoryBuffer':
+                result = self.history_buffer(value, field)
+            else:
+                self.memo[key] = value
+                for k in list(value):
+                    value[k] = self.walk(value[k], f'{field}[{k!r}]'[:200],
+                                         depth + 1)
+                return value
+        elif isinstance(value, list):
+            self.memo[key] = value
+            value[:] = [self.walk(v, f'{field}[{i}]', depth + 1)
+                        for i, v in enumerate(value)]
+            return value
+        elif isinstance(value, tuple):
+            result = tuple(self.walk(v, f'{field}[{i}]', depth + 1)
+                           for i, v in enumerate(value))
+        elif isinstance(value, ArrayStandIn):
+            if not hasattr(value, 'array'):
+                self.refuse(field, 'a numpy array has no data')
+            self.count(field, value.array.size, value.array.nbytes)
+            result = value.array
+        elif isinstance(value, DtypeStandIn):
+            result = value.resolve()
+        elif isinstance(value, HistoryBufferStandIn):
+            state = getattr(value, 'state', {})
+            logs = self.walk(state.get('_log_history', []),
+                             f'{field}._log_history', depth + 1)
+            counts = self.walk(state.get('_count_history', []),
+                               f'{field}._count_history', depth + 1)
+            result = self.make_buffer(logs, counts,
+                                      state.get('max_length', 1000000), field)
+        elif isinstance(value, (_StatisticRef, NdarrayTag)):
+            result = None
+        else:
+            return value
+        self.memo[key] = result
+        return result
+
+    def history_buffer(self, value: dict, field: str):
+        """mmib's plain ``HistoryBuffer`` as a real one."""
+        for name in ('log', 'count'):
+            part = value.get(name)
+            if not (isinstance(part, dict)
+                    and part.get(PLAIN_MARK) == 'ndarray'):
+                self.refuse(f'{field}.{name}', 'not a plain array')
+        return self.make_buffer(self.plain_array(value['log'], f'{field}.log'),
+                                self.plain_array(value['count'],
+                                                 f'{field}.count'),
+                                value.get('max_length'), field)
+
+    def make_buffer(self, logs: Any, counts: Any, max_length: Any,
+                    field: str):
+        from mmengine.logging import HistoryBuffer
+        if isinstance(max_length, bool) or not isinstance(
+                max_length, int) or not 0 < max_length <= 10**9:
+            self.refuse(f'{field}.max_length',
+                        f'{str(max_length)[:40]} is not an integer in '
+                        '[1, 1e9]')
+        logs = np.asarray(logs).reshape(-1)
+        counts = np.asarray(counts).reshape(-1)
+        if logs.shape != counts.shape or logs.dtype.kind not in 'biuf' or \
+                counts.dtype.kind not in 'biuf':
+            self.refuse(field, 'log and count histories of different '
+                        'lengths or non-numeric')
+        return HistoryBuffer(list(logs), list(counts), max_length)
+
+
 def _from_plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        mark = value.get(PLAIN_MARK)
-        if mark in ('ndarray', 'scalar'):
-            array = value['data'].numpy().astype(np.dtype(value['dtype']))
-            return array[()] if mark == 'scalar' else array
-        return type(value)((k, _from_plain(v)) for k, v in value.items())
-    if isinstance(value, list):
-        return [_from_plain(v) for v in value]
-    if isinstance(value, tuple):
-        return tuple(_from_plain(v) for v in value)
-    return value
+    return BoundedDecoder().walk(value)
 
 
 def plain_message_hub(state: dict) -> dict:
@@ -332,23 +443,19 @@ def plain_message_hub(state: dict) -> dict:
 
 
 def restore_plain_message_hub(state: dict) -> dict:
-    """The inverse of :func:`plain_message_hub` (other states unchanged)."""
-    from mmengine.logging import HistoryBuffer
-
-    scalars = OrderedDict()
-    for key, value in state.get('log_scalars', {}).items():
-        if isinstance(value, dict) and value.get(
-                PLAIN_MARK) == 'HistoryBuffer':
-            logs = _from_plain(value['log'])
-            counts = _from_plain(value['count'])
-            scalars[key] = HistoryBuffer(list(logs), list(counts),
-                                         int(value['max_length']))
-        else:
-            scalars[key] = _from_plain(value)
+    """The inverse of :func:`plain_message_hub` (other states unchanged),
+    decoded within :class:`BoundedDecoder`'s limits."""
+    decoder = BoundedDecoder()
+    if not isinstance(state.get('log_scalars', {}), dict):
+        decoder.refuse('message_hub.log_scalars', 'not a dict')
+    scalars = OrderedDict(
+        (key, decoder.walk(value, f'message_hub.log_scalars[{key!r}]', 1))
+        for key, value in state.get('log_scalars', {}).items())
     return dict(
         state,
         log_scalars=scalars,
-        runtime_info=_from_plain(state.get('runtime_info', {})))
+        runtime_info=decoder.walk(state.get('runtime_info', {}),
+                                  'message_hub.runtime_info', 1))
 
 
 def is_plain_message_hub(state: Any) -> bool:
@@ -358,3 +465,55 @@ def is_plain_message_hub(state: Any) -> bool:
     return any(
         isinstance(v, dict) and PLAIN_MARK in v
         for v in state.get('log_scalars', {}).values())
+
+
+# -- meta['config']: source code that MMEngine's resume would execute ----------
+def _literal_gpu_ids(text: str) -> Optional[list]:
+    """``gpu_ids`` of a config text, read by parsing, never executing."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+                and node.targets[0].id == 'gpu_ids'):
+            try:
+                value = ast.literal_eval(node.value)
+            except (ValueError, TypeError, SyntaxError, RecursionError,
+                    MemoryError):
+                return None
+            if isinstance(value, (list, tuple, range)) and all(
+                    type(v) is int for v in value):
+                return list(value)
+            return None
+    return None
+
+
+def defuse_meta_config(checkpoint: Any) -> Optional[str]:
+    """Keep MMEngine's resume from executing ``meta['config']``.
+
+    ``Runner.resume`` (and ``FlexibleRunner.resume``) pass the checkpoint's
+    ``meta['config']`` to ``Config.fromstring(..., '.py')``, which runs it
+    as Python, only to read ``gpu_ids``. A file that loads as plain data
+    can carry any code there. This replaces the text by ``gpu_ids = [...]``
+    read by parsing (or removes it when there is none), after the load and
+    before the runner reads it (``after_load_checkpoint``).
+
+    Returns:
+        str or None: A note for the log, None if there was no config.
+    """
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if not isinstance(meta, dict) or 'config' not in meta:
+        return None
+    text = meta['config']
+    gpu_ids = _literal_gpu_ids(text) if isinstance(text, str) else None
+    if gpu_ids is None:
+        del meta['config']
+        kept = 'no gpu_ids'
+    else:
+        meta['config'] = f'gpu_ids = {gpu_ids!r}\n'
+        kept = f'gpu_ids={gpu_ids}'
+    return ("mmib: the checkpoint's meta['config'] is not executed (MMEngine "
+            'would run it as Python to read gpu_ids); read by parsing: '
+            f'{kept}.')

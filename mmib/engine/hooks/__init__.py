@@ -1,3 +1,4 @@
+from .checkpoint_guard_hook import CheckpointGuardHook
 from .infobatch_hook import InfoBatchHook
 
-__all__ = ["InfoBatchHook"]
+__all__ = ['CheckpointGuardHook', 'InfoBatchHook']

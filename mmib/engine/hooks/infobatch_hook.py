@@ -6,6 +6,7 @@ checkpoint snapshot) and to the loader, loss and checkpoint glue of
 :mod:`mmib.engine`.
 """
 import functools
+import logging
 import math
 from typing import List, Optional, Sequence, Union
 
@@ -13,6 +14,7 @@ import torch
 from mmengine.dataset import RepeatDataset
 from mmengine.dist import get_world_size
 from mmengine.hooks import Hook, LoggerHook
+from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
@@ -22,8 +24,9 @@ from ...core import (BatchLayout, EpochPlan, InfoBatchSnapshot, PassClock,
                      PruningPolicy, SavingsLedger, ScoreTable,
                      check_score_momentum, num_pruning_epochs,
                      pass_statistics, plan_epoch, projected_saving)
-from ..checkpoint_safety import (ScopedCheckpointTrust, is_plain_message_hub,
-                                 plain_message_hub,
+from ...core.validation import validate_state
+from ..checkpoint_safety import (ScopedCheckpointTrust, defuse_meta_config,
+                                 is_plain_message_hub, plain_message_hub,
                                  restore_plain_message_hub,
                                  restore_stand_ins)
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
@@ -123,6 +126,16 @@ class InfoBatchHook(Hook):
                  unweighted_losses: Sequence[str] = ()) -> None:
         ratios = (tuple(ratio) if isinstance(ratio, (list, tuple)) else
                   (ratio, ))
+        if quantiles is not None and not isinstance(quantiles,
+                                                    (list, tuple)):
+            raise ValueError(
+                f'quantiles={quantiles!r} must be a list, one quantile per '
+                f'ratio, e.g. quantiles=[{quantiles!r}].')
+        if seed is not None and (isinstance(seed, bool)
+                                 or not isinstance(seed, int)):
+            raise ValueError(
+                f'seed={seed!r} must be an integer or None (None: the '
+                "training sampler's seed).")
         self.policy = PruningPolicy(
             ratios=ratios,
             delta=delta,
@@ -131,6 +144,13 @@ class InfoBatchHook(Hook):
             rescale=rescale,
             selection=policy)
         self.score_momentum = check_score_momentum(score_momentum)
+        if rescale and max(ratios) >= 0.95:
+            print_log(
+                f'InfoBatch: ratio={max(ratios)} gives the kept low-score '
+                f'samples the loss weight {1 / (1 - max(ratios)):.0f} (above '
+                '20): one kept sample then stands for many pruned ones, and '
+                'its gradient can dominate a step.', logger='current',
+                level=logging.WARNING)
         if isinstance(unweighted_losses, str) or not all(
                 isinstance(k, str) for k in unweighted_losses):
             raise ValueError(
@@ -170,6 +190,9 @@ class InfoBatchHook(Hook):
             checkpoint (dict): The loaded checkpoint.
         """
         self._trust.exit()
+        note = defuse_meta_config(checkpoint)
+        if note is not None:
+            runner.logger.info(note)
         hub = checkpoint.get('message_hub')
         if is_plain_message_hub(hub):
             checkpoint['message_hub'] = restore_plain_message_hub(hub)
@@ -188,6 +211,7 @@ class InfoBatchHook(Hook):
             runner.logger.info('InfoBatch: the checkpoint has no InfoBatch '
                                'state; scores start fresh.')
             return
+        validate_state(state)  # a named error before anything trains
         self._snapshot = InfoBatchSnapshot.from_dict(state)
 
     def before_train(self, runner) -> None:
@@ -285,6 +309,12 @@ class InfoBatchHook(Hook):
             return
         self._coverage_handle.remove()
         self._coverage_handle = None
+        unknown = [n for n in self.unweighted_losses if n not in output]
+        if unknown:
+            raise ValueError(
+                f'InfoBatchHook(unweighted_losses={list(unknown)}): no such '
+                'term in the model\'s loss dict, whose terms are '
+                f'{sorted(output)}.')
         missing = self.recorder.unweighted_terms(output)
         allowed = [m for m in missing if m in self.unweighted_losses]
         refused = [m for m in missing if m not in self.unweighted_losses]
@@ -681,6 +711,7 @@ class InfoBatchHook(Hook):
             else:
                 self.clock.full_iters = runner.iter
             return
+        validate_state(snapshot.to_dict(), len(self.table), self.num_passes)
         self.table.load_state_dict(snapshot.table)
         self.ledger = snapshot.ledger
         self.clock = snapshot.clock

@@ -1,0 +1,232 @@
+"""Checks of the hook's saved state, before anything trains on it.
+
+A checkpoint is input: its InfoBatch state decides which samples train and
+with which loss weights. :func:`validate_state` checks every field of what
+:meth:`InfoBatchSnapshot.to_dict` writes, and raises :class:`StateError`
+naming the field, the value found and what was expected: kept indices
+unique, sorted and in range; weights finite, non-negative, positive exactly
+for the kept samples; scores finite where seen; counters non-negative
+integers within what the data set size allows; tensors contiguous (no
+stretched, stride-0 views) of the declared size.
+"""
+import math
+from typing import Any, Dict, Optional, Sequence
+
+import torch
+
+
+class StateError(ValueError):
+    """The InfoBatch state of a checkpoint is not what mmib writes."""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + '...'
+
+
+def fail(field: str, value: Any, expected: str) -> None:
+    raise StateError(
+        f"checkpoint['infobatch'].{field} = {_short(value)}: expected "
+        f'{expected}. The checkpoint was not written by this mmib or is '
+        'damaged; resume from another checkpoint, or start without --resume.')
+
+
+def need_int(state: Dict[str, Any], key: str, field: str, low: int = 0,
+             high: Optional[int] = None) -> int:
+    value = state.get(key) if isinstance(state, dict) else None
+    if key not in state:
+        fail(field, '<missing>', 'an integer')
+    if isinstance(value, bool) or not isinstance(value, int):
+        fail(field, value, 'an integer')
+    if value < low or (high is not None and value > high):
+        fail(field, value, f'an integer in [{low}, {high}]'
+             if high is not None else f'an integer >= {low}')
+    return value
+
+
+def need_dict(state: Any, key: str, field: str,
+              keys: Sequence[str] = ()) -> Dict[str, Any]:
+    if not isinstance(state, dict) or key not in state:
+        fail(field, '<missing>', 'a dict')
+    value = state[key]
+    if not isinstance(value, dict):
+        fail(field, value, 'a dict')
+    for name in keys:
+        if name not in value:
+            fail(f'{field}.{name}', '<missing>', 'present')
+    return value
+
+
+def need_tensor(state: Dict[str, Any], key: str, field: str,
+                dtypes: Sequence[torch.dtype], length: Optional[int] = None,
+                max_length: Optional[int] = None) -> torch.Tensor:
+    """A 1-D contiguous tensor of one of ``dtypes``."""
+    if key not in state:
+        fail(field, '<missing>', 'a tensor')
+    value = state[key]
+    if not isinstance(value, torch.Tensor):
+        fail(field, value, 'a tensor')
+    if value.dtype not in dtypes:
+        fail(field, value.dtype, f'dtype in {list(dtypes)}')
+    if value.dim() != 1:
+        fail(field, tuple(value.shape), 'a 1-D tensor')
+    if not value.is_contiguous():  # e.g. a stretched, stride-0 view
+        fail(field, f'stride {value.stride()}', 'a contiguous tensor')
+    if length is not None and value.numel() != length:
+        fail(field, f'{value.numel()} elements', f'{length} elements')
+    if max_length is not None and value.numel() > max_length:
+        fail(field, f'{value.numel()} elements', f'at most {max_length}')
+    return value
+
+
+def validate_state(state: Any, num_samples: Optional[int] = None,
+                   max_passes: Optional[float] = None) -> None:
+    """Check an InfoBatch checkpoint state (as :meth:`to_dict` writes it).
+
+    Args:
+        state: ``checkpoint['infobatch']``.
+        num_samples (int, optional): The training set's size now; the
+            state's tables must have it (the layout's own ``num_samples``
+            is used when None).
+        max_passes (float, optional): Passes of the run's schedule; the
+            ledger and clock may not count more.
+
+    Raises:
+        StateError: Naming the first field that is wrong.
+    """
+    if not isinstance(state, dict):
+        fail('', type(state).__name__, 'a dict')
+    layout = need_dict(state, 'layout', 'layout', ('num_samples', ))
+    n = need_int(layout, 'num_samples', 'layout.num_samples', 1)
+    if layout.get('batch_size') is not None:
+        need_int(layout, 'batch_size', 'layout.batch_size', 1)
+    if 'world_size' in layout:
+        need_int(layout, 'world_size', 'layout.world_size', 1)
+    if num_samples is not None and n != num_samples:
+        return  # another data set: the hook restarts the pass, see _restore
+
+    table = need_dict(state, 'table', 'table', ('scores', 'seen'))
+    scores = need_tensor(table, 'scores', 'table.scores',
+                         (torch.float32, torch.float64), length=n)
+    seen = need_tensor(table, 'seen', 'table.seen', (torch.bool, ), length=n)
+    if not bool(torch.isfinite(scores[seen]).all()):
+        bad = int((~torch.isfinite(scores) & seen).nonzero()[0])
+        fail(f'table.scores[{bad}]', float(scores[bad]),
+             'a finite score (the sample is marked seen)')
+
+    plan = need_dict(state, 'plan', 'plan',
+                     ('epoch', 'kept_indices', 'weights', 'thresholds',
+                      'annealing'))
+    need_int(plan, 'epoch', 'plan.epoch')
+    kept = need_tensor(plan, 'kept_indices', 'plan.kept_indices',
+                       (torch.int64, torch.int32), max_length=n)
+    weights = need_tensor(plan, 'weights', 'plan.weights',
+                          (torch.float32, torch.float64), length=n)
+    need_tensor(plan, 'thresholds', 'plan.thresholds',
+                (torch.float32, torch.float64), max_length=64)
+    if not isinstance(plan['annealing'], bool):
+        fail('plan.annealing', plan['annealing'], 'True or False')
+    if kept.numel():
+        if int(kept.min()) < 0 or int(kept.max()) >= n:
+            fail('plan.kept_indices', f'values in [{int(kept.min())}, '
+                 f'{int(kept.max())}]', f'indices in [0, {n - 1}]')
+        if kept.numel() > 1 and not bool((kept[1:] > kept[:-1]).all()):
+            fail('plan.kept_indices', 'repeated or unsorted indices',
+                 'unique indices in increasing order')
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        fail('plan.weights', 'a negative or non-finite weight',
+             'finite weights >= 0')
+    # the largest weight a policy gives: 1/(1-ratio) (InfoBatch) or
+    # n_scored/n_kept <= n (random pruning with rescaling)
+    ratios = state.get('ratios') or [0.0]
+    top = max([n] + [1 / (1 - r) for r in ratios
+                     if isinstance(r, float) and 0 <= r < 1])
+    if weights.numel() and float(weights.max()) > top * (1 + 1e-6):
+        fail('plan.weights', f'max {float(weights.max()):g}',
+             f'weights <= {top:g}')
+    positive = weights > 0
+    if int(positive.sum()) != kept.numel() or (
+            kept.numel() and not bool(positive[kept.long()].all())):
+        fail('plan.weights', f'{int(positive.sum())} positive weights for '
+             f'{kept.numel()} kept samples',
+             'a weight > 0 exactly for the kept samples')
+
+    ledger = need_dict(state, 'ledger', 'ledger')
+    passes = need_int(
+        ledger, 'passes_done', 'ledger.passes_done', 0,
+        None if max_passes is None else math.ceil(max_passes) + 1)
+    bound = (passes + 1) * n * 64  # repeated augmentation, world padding
+    for key in ('samples_trained', 'padding_samples', 'unscored'):
+        if key in ledger:
+            need_int(ledger, key, f'ledger.{key}', 0, bound)
+    for key in ('iters_trained', 'iters_full'):
+        if key in ledger:
+            need_int(ledger, key, f'ledger.{key}', 0, bound)
+
+    clock = need_dict(state, 'clock', 'clock')
+    need_int(clock, 'pass_index', 'clock.pass_index', 0, passes + 1)
+    need_int(clock, 'pass_iter', 'clock.pass_iter', 0, n)
+    need_int(clock, 'pass_samples', 'clock.pass_samples', 0, 64 * n)
+    if 'pass_unscored' in clock:
+        need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
+    need_int(clock, 'full_iters', 'clock.full_iters', 0, bound)
+
+    ratios = state.get('ratios', [])
+    if not isinstance(ratios, (list, tuple)) or len(ratios) > 64 or not all(
+            isinstance(r, (int, float)) and not isinstance(r, bool)
+            and math.isfinite(r) and 0 <= r < 1 for r in ratios):
+        fail('ratios', ratios, 'a list of numbers in [0, 1)')
+    if state.get('rng') is not None:
+        validate_rng(state['rng'], legacy=state.get('version') == 2)
+
+
+def validate_rng(rng: Any, legacy: bool = False) -> None:
+    """Check the random states (:func:`mmib.engine.rng_state.capture_rng`).
+
+    Args:
+        rng: ``checkpoint['infobatch']['rng']``.
+        legacy (bool): State version 2 (mmib 0.1) kept Python's and numpy's
+            states as their own tuples; only their presence is checked.
+    """
+    if not isinstance(rng, dict):
+        fail('rng', rng, 'a dict of random states')
+    if not legacy:
+        python = need_dict(rng, 'python', 'rng.python',
+                           ('version', 'state', 'gauss'))
+        need_int(python, 'version', 'rng.python.version', 0, 16)
+        internal = python['state']
+        if not (isinstance(internal, (list, tuple)) and len(internal) == 625
+                and all(type(v) is int and 0 <= v < 2**32
+                        for v in internal)):
+            fail('rng.python.state', f'{type(internal).__name__}',
+                 "625 integers in [0, 2**32) (Python's Mersenne Twister)")
+        if python['gauss'] is not None and not isinstance(
+                python['gauss'], float):
+            fail('rng.python.gauss', python['gauss'], 'None or a float')
+        numpy = need_dict(rng, 'numpy', 'rng.numpy',
+                          ('name', 'keys', 'pos', 'has_gauss',
+                           'cached_gaussian'))
+        if numpy['name'] != 'MT19937':
+            fail('rng.numpy.name', numpy['name'], "'MT19937'")
+        keys = need_tensor(numpy, 'keys', 'rng.numpy.keys', (torch.int64, ),
+                           length=624)
+        if bool(((keys < 0) | (keys >= 2**32)).any()):
+            fail('rng.numpy.keys', 'a value outside [0, 2**32)',
+                 '32-bit unsigned keys')
+        need_int(numpy, 'pos', 'rng.numpy.pos', 0, 624)
+        need_int(numpy, 'has_gauss', 'rng.numpy.has_gauss', 0, 1)
+        if not isinstance(numpy['cached_gaussian'], float):
+            fail('rng.numpy.cached_gaussian', numpy['cached_gaussian'],
+                 'a float')
+    need_tensor(rng, 'torch', 'rng.torch', (torch.uint8, ),
+                max_length=1 << 16)
+    if rng.get('loader') is not None:
+        need_tensor(rng, 'loader', 'rng.loader', (torch.uint8, ),
+                    max_length=1 << 16)
+    cuda = rng.get('cuda')
+    if cuda is not None:
+        if not isinstance(cuda, (list, tuple)) or len(cuda) > 1024:
+            fail('rng.cuda', cuda, 'None or a list of uint8 tensors')
+        for i, _ in enumerate(cuda):
+            need_tensor(dict(enumerate(cuda)), i, f'rng.cuda[{i}]',
+                        (torch.uint8, ), max_length=1 << 16)
