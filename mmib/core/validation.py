@@ -96,6 +96,16 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     """
     if not isinstance(state, dict):
         fail('', type(state).__name__, 'a dict')
+    from .state import READABLE_VERSIONS
+    version = state.get('version')
+    if type(version) is not int or version not in READABLE_VERSIONS:
+        fail('version', state.get('version', '<missing>'),
+             f'one of {READABLE_VERSIONS} (the mmib that wrote it)')
+    ratios = state.get('ratios', [])
+    if not isinstance(ratios, (list, tuple)) or len(ratios) > 64 or not all(
+            isinstance(r, (int, float)) and not isinstance(r, bool)
+            and math.isfinite(r) and 0 <= r < 1 for r in ratios):
+        fail('ratios', ratios, 'a list of numbers in [0, 1)')
     layout = need_dict(state, 'layout', 'layout', ('num_samples', ))
     n = need_int(layout, 'num_samples', 'layout.num_samples', 1)
     if layout.get('batch_size') is not None:
@@ -138,9 +148,7 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
              'finite weights >= 0')
     # the largest weight a policy gives: 1/(1-ratio) (InfoBatch) or
     # n_scored/n_kept <= n (random pruning with rescaling)
-    ratios = state.get('ratios') or [0.0]
-    top = max([n] + [1 / (1 - r) for r in ratios
-                     if isinstance(r, float) and 0 <= r < 1])
+    top = max([n] + [1 / (1 - r) for r in ratios])
     if weights.numel() and float(weights.max()) > top * (1 + 1e-6):
         fail('plan.weights', f'max {float(weights.max()):g}',
              f'weights <= {top:g}')
@@ -167,15 +175,9 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     need_int(clock, 'pass_index', 'clock.pass_index', 0, passes + 1)
     need_int(clock, 'pass_iter', 'clock.pass_iter', 0, n)
     need_int(clock, 'pass_samples', 'clock.pass_samples', 0, 64 * n)
-    if 'pass_unscored' in clock:
-        need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
+    need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
     need_int(clock, 'full_iters', 'clock.full_iters', 0, bound)
 
-    ratios = state.get('ratios', [])
-    if not isinstance(ratios, (list, tuple)) or len(ratios) > 64 or not all(
-            isinstance(r, (int, float)) and not isinstance(r, bool)
-            and math.isfinite(r) and 0 <= r < 1 for r in ratios):
-        fail('ratios', ratios, 'a list of numbers in [0, 1)')
     if state.get('rng') is not None:
         validate_rng(state['rng'], legacy=state.get('version') == 2)
 
