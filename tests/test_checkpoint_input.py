@@ -348,3 +348,50 @@ def test_fuzzed_checkpoints_give_named_errors_or_valid_state(trained):
             outcomes['named'] += 1
         assert time.perf_counter() - start < 10
     assert outcomes['named'] > count // 2 and outcomes['valid'] > 0, outcomes
+
+
+def test_kill_9_loop_with_a_checkpoint_every_iteration_resumes_exactly(
+        tmp_path):
+    """SIGKILL three times at random moments of a run that checkpoints every
+    iteration (so some kills land while a file or ``last_checkpoint`` is
+    written); each ``--resume`` picks the newest intact checkpoint, and the
+    run ends with the weights, scores and ledger of an uninterrupted one."""
+    import signal
+    options = ['--cfg-options', 'default_hooks.checkpoint.by_epoch=False',
+               'default_hooks.checkpoint.interval=1']
+    straight = str(tmp_path / 'straight')
+    _run([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
+          straight, *options])
+    work = str(tmp_path / 'killed')
+    rng = random.Random(9)
+    for attempt in range(3):
+        before = len([f for f in os.listdir(work) if f.startswith('iter_')]
+                     ) if osp.isdir(work) else 0
+        args = [sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
+                work, *options] + (['--resume'] if attempt else [])
+        process = subprocess.Popen(args, cwd=REPO, env=_env(),
+                                   stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline and process.poll() is None:
+            done = len([f for f in os.listdir(work) if f.startswith('iter_')]
+                       ) if osp.isdir(work) else 0
+            if done >= before + 3:
+                break
+            time.sleep(0.05)
+        time.sleep(rng.uniform(0, 0.3))
+        assert process.poll() is None, 'the run ended before the kill'
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    _run([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir', work,
+          '--resume', *options])
+    last = [open(osp.join(d, 'last_checkpoint')).read().strip()
+            for d in (straight, work)]
+    assert osp.basename(last[0]) == osp.basename(last[1])
+    a, b = load(last[0]), load(last[1])
+    assert a['meta']['iter'] == b['meta']['iter'] > 0
+    for key in a['state_dict']:
+        assert torch.equal(a['state_dict'][key], b['state_dict'][key]), key
+    assert torch.equal(a['infobatch']['table']['scores'],
+                       b['infobatch']['table']['scores'])
+    assert a['infobatch']['ledger'] == b['infobatch']['ledger']

@@ -276,6 +276,7 @@ class InfoBatchHook(Hook):
             # the sampler's seed is the same on every rank, where the
             # runner's differs with randomness.diff_rank_seed=True
             self.seed = self.sampler.seed
+        self._release_model()  # a second train(): the hooks of the first
         self.recorder = PerSampleLossRecorder(model)
         self._iteration_schedulers = self._find_iteration_schedulers(runner)
         self._coverage_handle = model.register_forward_hook(
@@ -622,7 +623,35 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner of the training process.
         """
         self._flush_scores()
+        self._release_model()
         runner.logger.info(f'InfoBatch finished: {self.summary()}')
+
+    def before_val(self, runner) -> None:
+        """Leave the model as it was after a training step that raised.
+
+        Validation inside training runs between steps (nothing recorded);
+        a step still recording here never finished: training raised, and
+        this is a later ``runner.val()``.
+
+        Args:
+            runner (Runner): The runner.
+        """
+        if self.recorder is not None and self.recorder.recording:
+            self._release_model()
+
+    before_test = before_val
+
+    def _release_model(self) -> None:
+        """Remove the loss adapters' and the coverage check's hooks from
+        the user's model, and undo any reduction switched mid-call."""
+        if self._coverage_handle is not None:
+            self._coverage_handle.remove()
+            self._coverage_handle = None
+        if self.recorder is not None:
+            self.recorder.finish_step()
+            for adapter in self.recorder.adapters:
+                adapter.restore()
+            self.recorder.remove()
 
     def after_run(self, runner) -> None:
         """Undo the checkpoint trust if no load happened.
