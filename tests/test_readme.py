@@ -1,4 +1,6 @@
-"""README's commands refer to scripts, configs and options that exist."""
+"""The commands of README.md and the manual (docs/en) refer to scripts,
+configs and options that exist, and their links to files resolve."""
+import glob
 import os.path as osp
 import re
 import subprocess
@@ -6,8 +8,14 @@ import sys
 
 from conftest import REPO
 
-README = open(osp.join(REPO, 'README.md')).read()
-BLOCKS = re.findall(r'```bash\n(.*?)```', README, flags=re.S)
+PAGES = [osp.join(REPO, 'README.md')] + sorted(
+    glob.glob(osp.join(REPO, 'docs', 'en', '**', '*.md'), recursive=True))
+TEXTS = {page: open(page).read() for page in PAGES}
+README = TEXTS[PAGES[0]]
+BLOCKS = [
+    block for text in TEXTS.values()
+    for block in re.findall(r'```bash\n(.*?)```', text, flags=re.S)
+]
 LINES = [
     line.split('#')[0].strip() for block in BLOCKS
     for line in block.replace('\\\n', ' ').splitlines()
@@ -44,3 +52,20 @@ def test_tool_options_used_in_readme_exist():
         assert out.returncode == 0, (script, out.stderr[-2000:])
         for option in options:
             assert option in out.stdout, f'{script} has no {option}'
+
+
+def test_readme_is_short_and_links_of_every_page_resolve():
+    assert len(README.splitlines()) <= 250
+    for page, text in TEXTS.items():
+        for target in re.findall(r'\]\(([^)#]+?)(?:#[^)]*)?\)', text):
+            if target.startswith(('http://', 'https://')):
+                continue
+            path = osp.normpath(osp.join(osp.dirname(page), target))
+            assert osp.exists(path), f'{osp.relpath(page, REPO)}: {target}'
+
+
+def test_the_two_set_up_commands_install_the_pinned_stack():
+    ci = open(osp.join(REPO, '.ci', 'run')).read().strip().splitlines()[-1]
+    commands = [line for line in LINES if line.startswith('apt-get')]
+    assert commands[1] == ci
+    assert all('-r requirements/ci.txt -e .' in c for c in commands[:2])

@@ -172,7 +172,7 @@ def test_train_py_frees_the_ddp_model_before_ending_the_group(tmp_path):
     assert 'DDP models alive at destroy: [0] initialized: False' in out
 
 
-def test_build_config_applies_the_openmmlab_flags(monkeypatch):
+def test_build_config_applies_the_openmmlab_flags(monkeypatch, tmp_path):
     sys.path.insert(0, osp.join(REPO, 'tools'))
     import train
 
@@ -186,10 +186,12 @@ def test_build_config_applies_the_openmmlab_flags(monkeypatch):
         train.parse_args([demo, '--resume', '--work-dir', 'w']))
     assert cfg.resume is True and cfg.load_from is None
     assert cfg.work_dir == 'w'
+    checkpoint = str(tmp_path / 'epoch_3.pth')
+    torch.save(dict(meta=dict(epoch=3)), checkpoint)
     cfg = train.build_config(
-        train.parse_args([demo, '--resume', 'w/epoch_3.pth', '--cfg-options',
+        train.parse_args([demo, '--resume', checkpoint, '--cfg-options',
                           'custom_hooks.0.ratio=0.25']))
-    assert cfg.resume is True and cfg.load_from == 'w/epoch_3.pth'
+    assert cfg.resume is True and cfg.load_from == checkpoint
     assert cfg.custom_hooks[0].ratio == 0.25
     import mmengine.device
     monkeypatch.setattr(mmengine.device, 'get_device', lambda: 'cuda')
