@@ -7,7 +7,6 @@ checkpoint snapshot) and to the loader, loss and checkpoint glue of
 """
 import functools
 import logging
-import math
 from typing import List, Optional, Sequence, Union
 
 import torch
@@ -24,21 +23,23 @@ from ...core import (BatchLayout, EpochPlan, InfoBatchSnapshot, PassClock,
                      PruningPolicy, SavingsLedger, ScoreTable,
                      check_score_momentum, num_pruning_epochs,
                      pass_statistics, plan_epoch, projected_saving)
+from ...core.describe import (describe_pass, describe_policy,
+                              describe_savings, describe_schedule)
 from ...core.validation import validate_state
-from ..checkpoint_safety import (ScopedCheckpointTrust, defuse_meta_config,
-                                 is_plain_message_hub, plain_message_hub,
-                                 restore_plain_message_hub,
-                                 restore_stand_ins)
+from ..checkpoint_io import CHECKPOINT_KEY, read_checkpoint, write_checkpoint
+from ..checkpoint_safety import ScopedCheckpointTrust
+from ..coverage import LossCoverageCheck
 from ..infobatch_loader import loader_sampler, wrap_train_dataloader
 from ..pass_iterator import PassIterator
 from ..loss_adapters import PerSampleLossRecorder
+from ..mmengine_fields import (diff_rank_seed, is_resuming, set_max_iters,
+                               sync_accumulation)
 from ..resume import PendingResume
 from ..rng_state import capture_rng, restore_global_rng, restore_torch_rng
 from ..step_gather import batch_sample_indices, gather_step
 from ..strategies import unsupported_strategy
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
-CHECKPOINT_KEY = 'infobatch'
 
 __all__ = ['InfoBatchHook', 'batch_sample_indices', 'CHECKPOINT_KEY']
 
@@ -151,13 +152,7 @@ class InfoBatchHook(Hook):
                 '20): one kept sample then stands for many pruned ones, and '
                 'its gradient can dominate a step.', logger='current',
                 level=logging.WARNING)
-        if isinstance(unweighted_losses, str) or not all(
-                isinstance(k, str) for k in unweighted_losses):
-            raise ValueError(
-                f'unweighted_losses={unweighted_losses!r} must be a list of '
-                "loss names, e.g. unweighted_losses=['loss_lovasz'].")
-        self.unweighted_losses = tuple(unweighted_losses)
-        self._coverage_handle = None
+        self.coverage = LossCoverageCheck(unweighted_losses)
         self.seed = seed
         self.table: Optional[ScoreTable] = None
         self.plan: Optional[EpochPlan] = None
@@ -168,6 +163,21 @@ class InfoBatchHook(Hook):
         self._snapshot: Optional[InfoBatchSnapshot] = None
         self._trust = ScopedCheckpointTrust()
         self._batch_indices: Optional[torch.Tensor] = None
+        self._batch_padding: Optional[torch.Tensor] = None
+        # set by before_train, from the runner's loop, loader and model
+        self.by_epoch = True
+        self.loader = None
+        self.sampler = None
+        self.layout: Optional[BatchLayout] = None
+        self.batch_size = 1
+        self.full_pass_len = 0
+        self.pass_len = 0
+        self.target_full_iters = 0
+        self.num_passes = 0.0
+        self.num_pruning_passes = 0
+        self.avoid_batch_of_one = False
+        self._iteration_schedulers: List = []
+        self._log_interval = 1
         self._pending_scores: List[tuple] = []
 
     # -- set-up ------------------------------------------------------------
@@ -190,29 +200,8 @@ class InfoBatchHook(Hook):
             checkpoint (dict): The loaded checkpoint.
         """
         self._trust.exit()
-        note = defuse_meta_config(checkpoint)
-        if note is not None:
-            runner.logger.info(note)
-        hub = checkpoint.get('message_hub')
-        if is_plain_message_hub(hub):
-            checkpoint['message_hub'] = restore_plain_message_hub(hub)
-        else:
-            restore_stand_ins(checkpoint)
-            if hub is not None and CHECKPOINT_KEY not in checkpoint:
-                runner.logger.info(
-                    "InfoBatch: the checkpoint is in MMEngine's own format "
-                    '(written without mmib); it was read through mmib\'s '
-                    'stand-ins for its message-hub buffers and numpy arrays, '
-                    'trusted only during this load.')
-        if not runner._resume:
-            return  # load_from (fine-tuning): scores start fresh
-        state = checkpoint.get(CHECKPOINT_KEY)
-        if state is None:
-            runner.logger.info('InfoBatch: the checkpoint has no InfoBatch '
-                               'state; scores start fresh.')
-            return
-        validate_state(state)  # a named error before anything trains
-        self._snapshot = InfoBatchSnapshot.from_dict(state)
+        self._snapshot = read_checkpoint(checkpoint, is_resuming(runner),
+                                         runner.logger.info)
 
     def before_train(self, runner) -> None:
         """Install the data set wrapper, the sampler and the loss hooks.
@@ -279,9 +268,7 @@ class InfoBatchHook(Hook):
         self._release_model()  # a second train(): the hooks of the first
         self.recorder = PerSampleLossRecorder(model)
         self._iteration_schedulers = self._find_iteration_schedulers(runner)
-        self._coverage_handle = model.register_forward_hook(
-            functools.partial(self._check_coverage, runner=runner),
-            with_kwargs=True)
+        self.coverage.attach(model, self.recorder, runner.logger.warning)
         self._log_interval = next(
             (h.interval for h in runner.hooks if isinstance(h, LoggerHook)),
             1)
@@ -292,88 +279,15 @@ class InfoBatchHook(Hook):
                 functools.partial(self._start_pass, runner=runner),
                 first_pass=self.clock.pass_index,
                 skip_calls=runner.iter)
-        schedule = self._describe_schedule()
+        schedule = describe_schedule(self.policy, self.num_passes,
+                                     self.num_pruning_passes)
         log = (runner.logger.warning if schedule.startswith('no pass')
                else runner.logger.info)
         log(f'InfoBatch: {len(self.table)} training samples, '
-            f'{self._describe_policy()}; {self.num_passes:g} passes over '
+            f'{describe_policy(self.policy)}; {self.num_passes:g} passes over '
             f'the data ({self.full_pass_len} iterations each on the full '
             f'data); {schedule}; per-sample losses from '
             f'{self.recorder.describe()}.')
-
-    def _check_coverage(self, model, args, kwargs, output, runner) -> None:
-        """At the first training step: every loss term that carries
-        gradient must be weighted per sample (no silently partial
-        weighting, which would bias the gradient)."""
-        if kwargs.get('mode') != 'loss' or not isinstance(output, dict) or \
-                not self.recorder.recording:
-            return
-        self._coverage_handle.remove()
-        self._coverage_handle = None
-        unknown = [n for n in self.unweighted_losses if n not in output]
-        if unknown:
-            raise ValueError(
-                f'InfoBatchHook(unweighted_losses={list(unknown)}): no such '
-                'term in the model\'s loss dict, whose terms are '
-                f'{sorted(output)}.')
-        missing = self.recorder.unweighted_terms(output)
-        allowed = [m for m in missing if m in self.unweighted_losses]
-        refused = [m for m in missing if m not in self.unweighted_losses]
-        unsplit = ''.join(f'; `{name}` {why}' for name, why in
-                          self.recorder.unsplittable.items())
-        if refused:
-            raise RuntimeError(
-                f'InfoBatch: the loss terms {refused} carry gradient but are '
-                'not weighted per sample (the loss modules found are '
-                f'{self.recorder.module_names}{unsplit}). Weighting only part '
-                'of the loss biases the gradient. Compute it with a loss '
-                "module that has reduction='mean'/'sum' or an adapter in "
-                'mmib.engine.LOSS_ADAPTERS (README, "Loss adapters"), or '
-                'accept the bias knowingly with InfoBatchHook('
-                f'unweighted_losses={refused}).')
-        if allowed:
-            runner.logger.warning(
-                f'InfoBatch: the loss terms {allowed} stay unweighted '
-                '(unweighted_losses): their samples are still pruned, so '
-                f'their gradient is biased{unsplit}.')
-
-    def _describe_schedule(self) -> str:
-        """Which passes really prune: the first only scores (no sample
-        has a score yet), the last ``1 - delta`` anneal."""
-        if not self.policy.prunes:
-            return 'ratio 0: nothing is pruned'
-        last, total = self.num_pruning_passes, math.ceil(self.num_passes)
-
-        def span(first: int, end: int) -> str:
-            return f'pass {first}' if first == end else \
-                f'passes {first}-{end}'
-
-        if last < 2:
-            return (f'no pass prunes: pass 1 only scores the samples and '
-                    f'delta={self.policy.delta} of {self.num_passes:g} '
-                    f'passes leaves {last} pruning pass(es); at least 2 are '
-                    'needed (raise delta or train longer)')
-        text = f'pass 1 scores all samples, {span(2, last)} prune'
-        if total > last:
-            text += f', {span(last + 1, total)} anneal on all samples'
-        return text
-
-    def _describe_policy(self) -> str:
-        policy = self.policy
-        if policy.selection == 'random':
-            return ('random pruning baseline: as many samples as '
-                    f'ratio={list(policy.ratios)} prunes below the '
-                    f'{policy.threshold} threshold(s), drawn from all scored '
-                    'samples, ' + ('kept ones rescaled' if policy.rescale else
-                                   'weight 1'))
-        if policy.threshold == 'mean':
-            return (f'ratio={policy.ratios[0]} of the samples below the mean '
-                    f'score (weight {policy.weights[0]:g})')
-        bands = ', '.join(
-            f'below q{q:g}: ratio={r} (weight {w:g})'
-            for q, r, w in zip(policy.quantiles, policy.ratios,
-                               policy.weights))
-        return f'quantile bands [{bands}]'
 
     # -- passes ------------------------------------------------------------
     def before_train_epoch(self, runner) -> None:
@@ -427,7 +341,10 @@ class InfoBatchHook(Hook):
         if self.clock.pass_iter:
             self.sampler.skip_next(self.clock.pass_iter * self.batch_size)
         self._update_max_iters(runner)
-        runner.logger.info(self._describe_pass(pass_index, plan))
+        runner.logger.info(
+            describe_pass(pass_index, plan, bool(self.table.seen.any()),
+                          self.num_passes, self.pass_len, self.full_pass_len,
+                          self.clock.pass_iter))
         if not self.clock.pass_iter:  # a new pass, not a resumed one
             self._visualize_pass(runner, pass_index, plan)
 
@@ -448,22 +365,6 @@ class InfoBatchHook(Hook):
             {f'infobatch/{k}': v
              for k, v in stats.items()}, step=runner.iter)
 
-    def _describe_pass(self, pass_index: int, plan: EpochPlan) -> str:
-        if plan.annealing:
-            what = 'all samples (annealing)'
-        elif plan.num_kept == plan.num_samples:
-            what = 'all samples' if bool(
-                self.table.seen.any()) else 'all samples (no scores yet)'
-        else:
-            what = (f'{plan.num_kept}/{plan.num_samples} samples, '
-                    f'{plan.num_pruned} pruned below thresholds '
-                    f'{[round(t, 6) for t in plan.thresholds.tolist()]}')
-        resumed_at = (f', resumed at iteration {self.clock.pass_iter}'
-                      if self.clock.pass_iter else '')
-        return (f'InfoBatch pass {pass_index + 1}/{self.num_passes:g}: '
-                f'training {what} in {self.pass_len} iterations (full data: '
-                f'{self.full_pass_len}){resumed_at}.')
-
     def _update_max_iters(self, runner) -> None:
         """Estimate the run's iterations (for the ETA and last-iteration
         checks); exact from the last pass on for epoch-based loops."""
@@ -479,23 +380,8 @@ class InfoBatchHook(Hook):
             # next iteration: the clock, not an estimate, ends the run
             estimate = (loop.iter + end - self.clock.pass_iter
                         if end is not None else max(estimate, loop.iter + 1))
-        loop._max_iters = estimate
-        runner.message_hub.update_info('max_iters', estimate)
-        self._sync_accumulation(runner, estimate)
-
-    @staticmethod
-    def _sync_accumulation(runner, max_iters: int) -> None:
-        """Tell gradient accumulation where the (shortened) run ends, so
-        its last, partial group steps and is scaled as MMEngine does at the
-        end of a run."""
-        wrappers = runner.optim_wrapper
-        wrappers = (list(wrappers.values())
-                    if hasattr(wrappers, 'values') else [wrappers])
-        for wrapper in wrappers:
-            counts = getattr(wrapper, '_accumulative_counts', 1)
-            if counts > 1:
-                wrapper._max_counts = max_iters
-                wrapper._remainder_counts = max_iters % counts
+        set_max_iters(runner, estimate)
+        sync_accumulation(runner, estimate)
 
     # -- iterations --------------------------------------------------------
     def before_train_iter(self,
@@ -574,10 +460,10 @@ class InfoBatchHook(Hook):
             self._end_pass(runner)
         if not self.by_epoch:
             if self.clock.full_iters >= self.target_full_iters:
-                runner.train_loop._max_iters = runner.iter + 1  # the last
+                set_max_iters(runner, runner.iter + 1)  # the last
             elif runner.train_loop.max_iters <= runner.iter + 1:
-                runner.train_loop._max_iters = runner.iter + 2
-                self._sync_accumulation(runner, runner.iter + 2)
+                set_max_iters(runner, runner.iter + 2)
+                sync_accumulation(runner, runner.iter + 2)
         # the savings and the clock go to the message hub before the
         # iterations the LoggerHook logs (it runs before this hook, and
         # MMEngine's history buffers grow with every update): the logged
@@ -644,9 +530,7 @@ class InfoBatchHook(Hook):
     def _release_model(self) -> None:
         """Remove the loss adapters' and the coverage check's hooks from
         the user's model, and undo any reduction switched mid-call."""
-        if self._coverage_handle is not None:
-            self._coverage_handle.remove()
-            self._coverage_handle = None
+        self.coverage.remove()
         if self.recorder is not None:
             self.recorder.finish_step()
             for adapter in self.recorder.adapters:
@@ -682,14 +566,7 @@ class InfoBatchHook(Hook):
 
     def summary(self) -> str:
         """One line on the savings."""
-        s = self.savings()
-        padding = (f" (+{s['padding_samples']} padding repeats)"
-                   if s['padding_samples'] else '')
-        return (f"trained {s['samples_trained']} samples{padding} of "
-                f"{s['samples_full']} for the full data "
-                f"(saved {100 * s['saved_samples']:.1f}%), "
-                f"{s['iters_trained']} iterations of {s['iters_full']} "
-                f"(saved {100 * s['saved_iters']:.1f}%)")
+        return describe_savings(self.savings())
 
     @staticmethod
     def _find_iteration_schedulers(runner) -> List:
@@ -709,20 +586,17 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner of the training process.
             checkpoint (dict): The checkpoint being saved.
         """
-        if 'message_hub' in checkpoint:
-            checkpoint['message_hub'] = plain_message_hub(
-                checkpoint['message_hub'])
-        if self.table is None:  # not training
-            return
-        self._flush_scores()
-        checkpoint[CHECKPOINT_KEY] = InfoBatchSnapshot(
-            table=self.table.state_dict(),
-            clock=PassClock(**self.clock.state_dict()),
-            ledger=SavingsLedger(**self.ledger.state_dict()),
-            plan=self.plan,
-            ratios=self.policy.ratios,
-            layout=self._layout_state(),
-            rng=capture_rng(self.loader.generator)).to_dict()
+        if self.table is not None:  # training
+            self._flush_scores()
+        write_checkpoint(checkpoint, None if self.table is None else
+                         InfoBatchSnapshot(
+                             table=self.table.state_dict(),
+                             clock=PassClock(**self.clock.state_dict()),
+                             ledger=SavingsLedger(**self.ledger.state_dict()),
+                             plan=self.plan,
+                             ratios=self.policy.ratios,
+                             layout=self._layout_state(),
+                             rng=capture_rng(self.loader.generator)))
 
     def _layout_state(self) -> dict:
         return dict(
@@ -767,8 +641,7 @@ class InfoBatchHook(Hook):
             self.clock.start_pass(self.clock.pass_index)
             mid_pass = repeat_epoch = False
         rng = snapshot.rng
-        diff_rank_seed = runner._randomness_cfg.get('diff_rank_seed', False)
-        same_streams = get_world_size() == 1 or not diff_rank_seed
+        same_streams = get_world_size() == 1 or not diff_rank_seed(runner)
         if rng is not None and same_streams:
             restore_global_rng(rng, self.loader.generator)
             if mid_pass:  # after the resumed pass's iterator is made

@@ -1,0 +1,80 @@
+"""The log text of a run: policy, schedule, pass, savings (plain strings).
+
+Kept next to the policy and the ledger they describe, so that the hook only
+logs what these functions return.
+"""
+import math
+from typing import Dict
+
+from .pruning import EpochPlan, PruningPolicy
+
+
+def describe_policy(policy: PruningPolicy) -> str:
+    """What the policy prunes, e.g. ``ratio=0.5 of the samples below the
+    mean score (weight 2)``."""
+    if policy.selection == 'random':
+        return ('random pruning baseline: as many samples as '
+                f'ratio={list(policy.ratios)} prunes below the '
+                f'{policy.threshold} threshold(s), drawn from all scored '
+                'samples, ' + ('kept ones rescaled' if policy.rescale else
+                               'weight 1'))
+    if policy.threshold == 'mean':
+        return (f'ratio={policy.ratios[0]} of the samples below the mean '
+                f'score (weight {policy.weights[0]:g})')
+    bands = ', '.join(
+        f'below q{q:g}: ratio={r} (weight {w:g})'
+        for q, r, w in zip(policy.quantiles, policy.ratios, policy.weights))
+    return f'quantile bands [{bands}]'
+
+
+def describe_schedule(policy: PruningPolicy, num_passes: float,
+                      num_pruning_passes: int) -> str:
+    """Which passes really prune: the first only scores (no sample has a
+    score yet), the last ``1 - delta`` anneal. Starts with ``'no pass'``
+    when none prunes (the hook logs that as a warning)."""
+    if not policy.prunes:
+        return 'ratio 0: nothing is pruned'
+    last, total = num_pruning_passes, math.ceil(num_passes)
+
+    def span(first: int, end: int) -> str:
+        return f'pass {first}' if first == end else f'passes {first}-{end}'
+
+    if last < 2:
+        return (f'no pass prunes: pass 1 only scores the samples and '
+                f'delta={policy.delta} of {num_passes:g} passes leaves '
+                f'{last} pruning pass(es); at least 2 are needed (raise '
+                'delta or train longer)')
+    text = f'pass 1 scores all samples, {span(2, last)} prune'
+    if total > last:
+        text += f', {span(last + 1, total)} anneal on all samples'
+    return text
+
+
+def describe_pass(pass_index: int, plan: EpochPlan, any_scored: bool,
+                  num_passes: float, pass_len: int, full_pass_len: int,
+                  resumed_at: int = 0) -> str:
+    """The line logged before each pass."""
+    if plan.annealing:
+        what = 'all samples (annealing)'
+    elif plan.num_kept == plan.num_samples:
+        what = 'all samples' if any_scored else 'all samples (no scores yet)'
+    else:
+        what = (f'{plan.num_kept}/{plan.num_samples} samples, '
+                f'{plan.num_pruned} pruned below thresholds '
+                f'{[round(t, 6) for t in plan.thresholds.tolist()]}')
+    resumed = f', resumed at iteration {resumed_at}' if resumed_at else ''
+    return (f'InfoBatch pass {pass_index + 1}/{num_passes:g}: training '
+            f'{what} in {pass_len} iterations (full data: {full_pass_len})'
+            f'{resumed}.')
+
+
+def describe_savings(savings: Dict[str, float]) -> str:
+    """One line on :meth:`SavingsLedger.savings`."""
+    s = savings
+    padding = (f" (+{s['padding_samples']} padding repeats)"
+               if s['padding_samples'] else '')
+    return (f"trained {s['samples_trained']} samples{padding} of "
+            f"{s['samples_full']} for the full data "
+            f"(saved {100 * s['saved_samples']:.1f}%), "
+            f"{s['iters_trained']} iterations of {s['iters_full']} "
+            f"(saved {100 * s['saved_iters']:.1f}%)")

@@ -1,0 +1,74 @@
+"""What a checkpoint carries for InfoBatch, in and out.
+
+Out (``before_save_checkpoint``): the message hub as plain data and the
+hook's snapshot under ``checkpoint['infobatch']``, so the file loads with
+torch's default ``weights_only`` allow-list. In (``after_load_checkpoint``):
+``meta['config']`` defused (never executed), the message hub decoded within
+limits (either format), the InfoBatch state validated before anything
+trains. See :mod:`mmib.engine.checkpoint_safety` for the decoding.
+"""
+from typing import Any, Callable, Optional
+
+from ..core import InfoBatchSnapshot
+from ..core.validation import validate_state
+from .checkpoint_safety import (defuse_meta_config, is_plain_message_hub,
+                                plain_message_hub, restore_plain_message_hub,
+                                restore_stand_ins)
+
+CHECKPOINT_KEY = 'infobatch'
+
+
+def write_checkpoint(checkpoint: dict,
+                     snapshot: Optional[InfoBatchSnapshot]) -> None:
+    """Make ``checkpoint`` plain data and add the hook's snapshot.
+
+    Args:
+        checkpoint (dict): The checkpoint being saved (changed in place).
+        snapshot (InfoBatchSnapshot, optional): None outside training.
+    """
+    if 'message_hub' in checkpoint:
+        checkpoint['message_hub'] = plain_message_hub(
+            checkpoint['message_hub'])
+    if snapshot is not None:
+        checkpoint[CHECKPOINT_KEY] = snapshot.to_dict()
+
+
+def read_checkpoint(checkpoint: dict, resuming: bool,
+                    log: Callable[[str], Any]) -> Optional[InfoBatchSnapshot]:
+    """Turn a loaded checkpoint back into live objects, safely.
+
+    Args:
+        checkpoint (dict): The loaded checkpoint (changed in place).
+        resuming (bool): ``--resume``; with ``load_from`` (fine-tuning) the
+            InfoBatch state is not restored.
+        log (callable): Takes one line for the log.
+
+    Returns:
+        InfoBatchSnapshot or None: The validated state to restore.
+
+    Raises:
+        StateError: The InfoBatch state is damaged or crafted.
+        CheckpointTrustError: The message hub is.
+    """
+    note = defuse_meta_config(checkpoint)
+    if note is not None:
+        log(note)
+    hub = checkpoint.get('message_hub')
+    if is_plain_message_hub(hub):
+        checkpoint['message_hub'] = restore_plain_message_hub(hub)
+    else:
+        restore_stand_ins(checkpoint)
+        if hub is not None and CHECKPOINT_KEY not in checkpoint:
+            log("InfoBatch: the checkpoint is in MMEngine's own format "
+                "(written without mmib); it was read through mmib's "
+                'stand-ins for its message-hub buffers and numpy arrays, '
+                'trusted only during this load.')
+    if not resuming:
+        return None  # load_from (fine-tuning): scores start fresh
+    state = checkpoint.get(CHECKPOINT_KEY)
+    if state is None:
+        log('InfoBatch: the checkpoint has no InfoBatch state; scores start '
+            'fresh.')
+        return None
+    validate_state(state)  # a named error before anything trains
+    return InfoBatchSnapshot.from_dict(state)
