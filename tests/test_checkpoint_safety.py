@@ -228,6 +228,6 @@ def test_mmengine_format_checkpoint_resumes_with_one_log_line(tmp_path):
     assert log.count("checkpoint is in MMEngine's own format") == 1
     loss = resumed.message_hub.get_scalar('train/loss')
     assert isinstance(loss, HistoryBuffer) and len(loss.data[0]) > 2
-    assert not get_hook(resumed, 'InfoBatchHook')._trust.active
+    assert not get_hook(resumed, 'InfoBatchHook').trust.active
     assert set(map(str, torch.serialization.get_safe_globals())) == \
         allow_list

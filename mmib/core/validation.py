@@ -232,3 +232,36 @@ def validate_rng(rng: Any, legacy: bool = False) -> None:
         for i, _ in enumerate(cuda):
             need_tensor(dict(enumerate(cuda)), i, f'rng.cuda[{i}]',
                         (torch.uint8, ), max_length=1 << 16)
+
+
+# -- settings of InfoBatchHook, checked when the runner is built -------------
+def check_quantiles(quantiles: Any) -> tuple:
+    """``quantiles`` as a tuple; a scalar is named."""
+    if quantiles is None:
+        return ()
+    if not isinstance(quantiles, (list, tuple)):
+        raise ValueError(
+            f'quantiles={quantiles!r} must be a list, one quantile per ratio, '
+            f'e.g. quantiles=[{quantiles!r}].')
+    return tuple(quantiles)
+
+
+def check_seed(seed: Any) -> Optional[int]:
+    """``seed`` must be an integer or None (bools and floats are named)."""
+    if seed is not None and (isinstance(seed, bool)
+                             or not isinstance(seed, int)):
+        raise ValueError(f"seed={seed!r} must be an integer or None (None: "
+                         "the training sampler's seed).")
+    return seed
+
+
+def large_weight_warning(ratios: Sequence[float],
+                         rescale: bool) -> Optional[str]:
+    """A warning for loss weights above 20 (``ratio >= 0.95``), or None."""
+    top = max(ratios)
+    if not rescale or top < 0.95:
+        return None
+    return (f'InfoBatch: ratio={top} gives the kept low-score samples the '
+            f'loss weight {1 / (1 - top):.0f} (above 20): one kept sample '
+            'then stands for many pruned ones, and its gradient can dominate '
+            'a step.')

@@ -1,8 +1,14 @@
-"""What a resumed run must still do, and when."""
+"""Restoring a resumed run: what is restored at once, what must wait."""
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Any, Callable, Dict, Optional, Tuple
 
-from ..core import EpochPlan
+from mmengine.dist import get_world_size
+
+from ..core import (EpochPlan, InfoBatchSnapshot, PassClock, SavingsLedger,
+                    ScoreTable)
+from ..core.validation import validate_state
+from .mmengine_fields import diff_rank_seed
+from .rng_state import restore_global_rng, restore_torch_rng
 
 
 @dataclass
@@ -53,3 +59,64 @@ class PendingResume:
         rng = self.torch_rng_before_next_pass
         self.torch_rng_before_next_pass = None
         return rng
+
+
+def plan_resume(snapshot: Optional[InfoBatchSnapshot], table: ScoreTable,
+                clock: PassClock, ledger: SavingsLedger, driver, runner,
+                ratios: Tuple[float, ...], warn: Callable[[str], Any]
+                ) -> Tuple[PassClock, SavingsLedger, PendingResume]:
+    """Restore a resumed run's state at ``before_train``; return what must
+    wait (the interrupted pass's plan, the epoch to skip, RNG states).
+
+    Args:
+        snapshot (InfoBatchSnapshot, optional): The checkpoint's state; None
+            for a fresh run or a checkpoint without InfoBatch state.
+        table (ScoreTable): Receives the scores.
+        clock (PassClock): The hook's clock (kept without a snapshot).
+        ledger (SavingsLedger): The hook's ledger (kept without one).
+        driver (PassDriver): The run's passes.
+        runner (Runner): The runner.
+        ratios (tuple[float]): The ratios of this run.
+        warn (callable): Takes one warning line.
+
+    Returns:
+        tuple: ``(clock, ledger, pending)``.
+    """
+    pending = PendingResume()
+    if snapshot is None:
+        driver.fresh_clock(clock, runner)
+        return clock, ledger, pending
+    validate_state(snapshot.to_dict(), len(table), driver.num_passes)
+    table.load_state_dict(snapshot.table)
+    clock = snapshot.clock
+    if snapshot.ratios and snapshot.ratios != tuple(float(r) for r in ratios):
+        warn(f'InfoBatch: resuming with ratio={list(ratios)} where the '
+             f'checkpoint used {list(snapshot.ratios)}: the scores carry '
+             'over, the new ratio applies from the next pass on.')
+    mid_pass = bool(clock.pass_iter)
+    # an iteration checkpoint taken at the last iteration of an epoch:
+    # MMEngine runs that epoch again; it is made empty instead
+    repeat_epoch = driver.repeats_epoch(clock, runner)
+    if (mid_pass or repeat_epoch) and \
+            snapshot.layout != driver.layout_state():
+        warn('InfoBatch: the batch size or number of processes changed '
+             f'since the checkpoint ({snapshot.layout} -> '
+             f'{driver.layout_state()}); the interrupted pass cannot go on '
+             'where it stopped, so it starts again, pruned with the '
+             'restored scores.')
+        clock.start_pass(clock.pass_index)
+        mid_pass = repeat_epoch = False
+    rng = snapshot.rng
+    same_streams = get_world_size() == 1 or not diff_rank_seed(runner)
+    if rng is not None and same_streams:
+        restore_global_rng(rng, driver.loader.generator)
+        if mid_pass:  # after the resumed pass's iterator is made
+            pending.torch_rng_at_first_iter = rng
+        elif repeat_epoch:  # before the next pass's iterator is made
+            pending.torch_rng_before_next_pass = rng
+        else:
+            restore_torch_rng(rng)
+    pending.skip_whole_pass = repeat_epoch
+    if mid_pass or repeat_epoch:
+        pending.plan = snapshot.plan
+    return clock, snapshot.ledger, pending

@@ -1,0 +1,175 @@
+"""The passes of a training run over its data, one driver per loop kind.
+
+A pass is an epoch of ``EpochBasedTrainLoop``, or one sweep through the data
+of ``IterBasedTrainLoop`` (which replaces the ``InfiniteSampler``'s endless
+stream). A driver owns the rebuilt training loader and its sampler, the
+pass geometry (full-data iterations per pass, passes in the run, pruning
+passes) and the run's length: it re-estimates ``max_iters`` at each pass,
+keeps gradient accumulation in step with it, and ends an iteration-based
+run when the schedule clock has covered the configured iterations. All
+writes to MMEngine's loop go through :mod:`mmib.engine.mmengine_fields`.
+"""
+from typing import Callable, Optional
+
+from mmengine.dataset import RepeatDataset
+from mmengine.dist import get_world_size
+from mmengine.runner import EpochBasedTrainLoop, IterBasedTrainLoop
+
+from ..core import BatchLayout, PassClock, num_pruning_epochs
+from .infobatch_loader import loader_sampler, wrap_train_dataloader
+from .mmengine_fields import set_max_iters, sync_accumulation
+from .pass_iterator import PassIterator
+
+
+class PassDriver:
+    """The passes of an epoch-based run (one pass per epoch).
+
+    Args:
+        loader (DataLoader): The rebuilt training loader (InfoBatchSampler).
+        delta (float): Fraction of the passes that prune.
+        target_full_iters (int): Full-data iterations the schedule covers.
+    """
+
+    by_epoch = True
+
+    def __init__(self, loader, delta: float, target_full_iters: int) -> None:
+        self.loader = loader
+        self.sampler = loader_sampler(loader)
+        self.batch_size = loader.batch_size or 1
+        self.full_pass_len = len(loader)  # no plan yet: the full data
+        self.pass_len = self.full_pass_len
+        self.target_full_iters = target_full_iters
+        self.num_passes = target_full_iters / self.full_pass_len
+        self.num_pruning_passes = num_pruning_epochs(self.num_passes, delta)
+        self.layout = None if loader.batch_size is None else BatchLayout(
+            batch_size=loader.batch_size,
+            world_size=get_world_size(),
+            round_up=self.sampler.round_up,
+            drop_last=loader.drop_last)
+
+    @property
+    def num_samples(self) -> int:
+        """Samples of one pass over the data."""
+        return len(self.loader.dataset)
+
+    def layout_state(self) -> dict:
+        """What a checkpoint records of the batch layout."""
+        return dict(num_samples=self.num_samples,
+                    batch_size=self.loader.batch_size,
+                    world_size=get_world_size())
+
+    def install(self, runner, start_pass: Callable[[int], None],
+                first_pass: int) -> None:
+        """Let the loop start passes (epoch-based: ``before_train_epoch``)."""
+
+    def pass_at_epoch_start(self, runner) -> Optional[int]:
+        """The pass to start at ``before_train_epoch`` (None: not there)."""
+        return runner.epoch
+
+    def fresh_clock(self, clock: PassClock, runner) -> None:
+        """Place the clock of a run without InfoBatch state."""
+        clock.pass_index = runner.epoch
+        clock.full_iters = runner.epoch * self.full_pass_len
+
+    def repeats_epoch(self, clock: PassClock, runner) -> bool:
+        """Whether MMEngine will run again an epoch the checkpoint had
+        finished (an iteration checkpoint at an epoch's last iteration)."""
+        return not clock.pass_iter and clock.pass_index == runner.epoch + 1
+
+    def start_pass(self, runner, clock: PassClock, pruning: bool) -> None:
+        """The sampler has the pass's samples: set the pass length and the
+        run's estimated length (exact from the last pass on)."""
+        self.pass_len = len(self.loader)
+        self._set_run_length(runner, self._estimate(runner, clock, pruning))
+
+    def _estimate(self, runner, clock: PassClock, pruning: bool) -> int:
+        return runner.train_loop.iter + clock.remaining_iters(
+            self.pass_len, self.full_pass_len, self.target_full_iters,
+            self.num_pruning_passes, pruning)
+
+    @staticmethod
+    def _set_run_length(runner, max_iters: int) -> None:
+        set_max_iters(runner, max_iters)
+        sync_accumulation(runner, max_iters)
+
+    def after_step(self, runner, clock: PassClock) -> None:
+        """After each training step (epoch-based: the loop ends itself)."""
+
+
+class IterPassDriver(PassDriver):
+    """The passes of an iteration-based run: sweeps through the data.
+
+    The loop's endless iterator is replaced by a :class:`PassIterator` that
+    starts a pass (prunes) before each sweep, and the run ends when the
+    schedule clock has covered the config's ``max_iters`` full-data
+    iterations: the same passes as the full schedule, fewer iterations.
+    """
+
+    by_epoch = False
+
+    def install(self, runner, start_pass: Callable[[int], None],
+                first_pass: int) -> None:
+        runner.train_loop.dataloader_iterator = PassIterator(
+            self.loader, start_pass, first_pass=first_pass,
+            skip_calls=runner.iter)
+
+    def pass_at_epoch_start(self, runner) -> Optional[int]:
+        return None
+
+    def fresh_clock(self, clock: PassClock, runner) -> None:
+        clock.full_iters = runner.iter
+
+    def repeats_epoch(self, clock: PassClock, runner) -> bool:
+        return False
+
+    def _estimate(self, runner, clock: PassClock, pruning: bool) -> int:
+        iteration = runner.train_loop.iter
+        end = clock.end_in_pass(self.target_full_iters, self.pass_len,
+                                self.full_pass_len)
+        if end is not None:  # the run ends in this pass: exact
+            return iteration + end - clock.pass_iter
+        # else never below the next iteration: the clock ends the run
+        return max(super()._estimate(runner, clock, pruning), iteration + 1)
+
+    def after_step(self, runner, clock: PassClock) -> None:
+        if clock.full_iters >= self.target_full_iters:
+            set_max_iters(runner, runner.iter + 1)  # this was the last
+        elif runner.train_loop.max_iters <= runner.iter + 1:
+            self._set_run_length(runner, runner.iter + 2)
+
+
+def build_pass_driver(runner, delta: float,
+                      log: Callable[[str], object]) -> PassDriver:
+    """Rebuild the runner's training loader for InfoBatch and return the
+    driver of its passes.
+
+    Args:
+        runner (Runner): The runner, at ``before_train``.
+        delta (float): Fraction of the passes that prune.
+        log (callable): Takes one line for the log.
+
+    Raises:
+        ValueError: For a train loop other than the two MMEngine loops.
+    """
+    loop = runner.train_loop
+    if isinstance(loop, EpochBasedTrainLoop):
+        cls = PassDriver
+    elif isinstance(loop, IterBasedTrainLoop):
+        cls = IterPassDriver
+    else:
+        raise ValueError(
+            'InfoBatchHook supports EpochBasedTrainLoop and '
+            f'IterBasedTrainLoop; the config uses {type(loop).__name__}.')
+    repeated = loop.dataloader.dataset
+    loader = wrap_train_dataloader(loop.dataloader,
+                                   own_generator=not cls.by_epoch,
+                                   unwrap_repeat=not cls.by_epoch)
+    if isinstance(repeated, RepeatDataset) and not cls.by_epoch:
+        log(f'InfoBatch: the training set is a RepeatDataset(times='
+            f'{repeated.times}); passes go over its {len(loader.dataset)} '
+            'samples (each scored once per pass), not over the '
+            f'{len(repeated)} copies.')
+    loop.dataloader = loader
+    target = (loop.max_epochs * len(loader) if cls.by_epoch else
+              loop.max_iters)
+    return cls(loader, delta, target)

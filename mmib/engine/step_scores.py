@@ -1,0 +1,73 @@
+"""Per training step: the batch's loss weights in, its scores out.
+
+Before a step, the batch's sample indices (``infobatch_index``) pick their
+weights from the pass's plan. After it, the per-sample losses of all ranks
+are gathered (one collective), the round-up padding repeats are dropped
+(trained, but scored and counted once), and the losses wait in a buffer:
+scores are read only when a pass is planned or a checkpoint saved, so they
+are stored in one batched update then (:meth:`flush`), not per iteration.
+"""
+from typing import List, Optional, Tuple
+
+import torch
+
+from ..core import EpochPlan, ScoreTable
+from .step_gather import batch_sample_indices, gather_step
+
+
+class StepScores:
+    """The current step's indices and padding, and the unflushed losses."""
+
+    def __init__(self) -> None:
+        self._indices: Optional[torch.Tensor] = None
+        self._padding: Optional[torch.Tensor] = None
+        self._pending: List[Tuple[torch.Tensor, torch.Tensor]] = []
+
+    def start(self, data_batch, plan: EpochPlan,
+              first_padding: Optional[int], position: int) -> torch.Tensor:
+        """The loss weight of each sample of this rank's batch.
+
+        Args:
+            data_batch: The batch from the data loader.
+            plan (EpochPlan): The pass's plan.
+            first_padding (int, optional): Position in this rank's pass from
+                which samples are round-up repeats (None: no padding).
+            position (int): Position of the batch's first sample in this
+                rank's pass.
+        """
+        indices = batch_sample_indices(data_batch)
+        self._indices = indices
+        self._padding = None if first_padding is None else torch.arange(
+            position, position + indices.numel()) >= first_padding
+        # numpy indexing: in the loop, a fraction of a torch index op's cost
+        return torch.from_numpy(plan.weights.numpy()[indices.numpy()])
+
+    def finish(self, losses: torch.Tensor, batch_size: int,
+               world_size: int) -> Tuple[int, int]:
+        """Gather the step's losses of all ranks and buffer them.
+
+        Returns:
+            tuple[int, int]: Real samples and padding repeats of the step,
+            over all ranks.
+        """
+        indices, losses, padding = gather_step(self._indices, losses,
+                                               self._padding, batch_size,
+                                               world_size)
+        num_padding = 0 if padding is None else int(padding.sum())
+        if num_padding:
+            indices, losses = indices[~padding], losses[~padding]
+        self._pending.append((indices, losses))
+        return indices.numel(), num_padding
+
+    def flush(self, table: ScoreTable) -> int:
+        """Store the buffered losses as scores.
+
+        Returns:
+            int: Losses not stored (NaN/inf, or no valid pixel).
+        """
+        if not self._pending:
+            return 0
+        indices = torch.cat([i for i, _ in self._pending])
+        losses = torch.cat([loss for _, loss in self._pending])
+        self._pending = []
+        return table.update(indices, losses)
