@@ -1,9 +1,19 @@
-"""Shared helpers: configs built on the shipped demo, a recording hook."""
+"""Shared helpers of the test suite (no test module imports another).
+
+Configs built on the shipped demo, a recording hook, subprocess runs of the
+tools, stock configs of the installed mmpretrain shrunk for a CPU, and the
+marker for tests that need Debian's Fashion-MNIST package.
+"""
 import copy
 import itertools
 import math
+import os
 import os.path as osp
+import socket
+import subprocess
 from typing import List, Optional
+
+import mmpretrain
 
 import pytest
 import torch
@@ -156,3 +166,123 @@ def state_dicts_close(a: dict, b: dict, **tol) -> None:
     assert a.keys() == b.keys()
     for key in a:
         torch.testing.assert_close(a[key], b[key], **tol, msg=key)
+
+
+# -- subprocesses: tools/train.py, torchrun ------------------------------
+TESTS = osp.join(REPO, 'tests')
+PROBE_CONFIG = osp.join(TESTS, 'configs', 'digits_probe.py')
+
+
+def subprocess_env() -> dict:
+    """The environment of a subprocess test: the checkout and tests/ on
+    the path, one thread, a Python stack from a rank that aborts."""
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        [REPO, TESTS, env.get('PYTHONPATH', '')])
+    env['OMP_NUM_THREADS'] = '1'
+    # a rank that aborts prints its Python stack
+    env['PYTHONFAULTHANDLER'] = '1'
+    return env
+
+
+def run_command(args, timeout=300) -> str:
+    """Run ``args`` in the checkout; fail with the output's tail."""
+    result = subprocess.run(
+        args, cwd=REPO, env=subprocess_env(), capture_output=True, text=True,
+        timeout=timeout)
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output[-4000:]
+    return output
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+# -- stock configs of the installed mmpretrain, shrunk for a CPU ---------
+STOCK = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs')
+
+
+EPOCHS = 3
+
+
+def _shrink_scheduler(scheduler: dict, factor: float) -> dict:
+    """The stock schedule's shape in ``EPOCHS`` epochs (warm-up, then
+    decay, each at least one epoch)."""
+    scheduler = dict(scheduler)
+    begin = scheduler.get('begin', 0)
+    begin = min(EPOCHS - 1, max(round(begin * factor), 1 if begin else 0))
+    scheduler['begin'] = begin
+    if 'end' in scheduler:
+        scheduler['end'] = min(EPOCHS, max(begin + 1,
+                                           round(scheduler['end'] * factor)))
+    scheduler.pop('T_max', None)
+    return scheduler
+
+
+def load_stock(relpath: str, model: dict) -> Config:
+    """The mmpretrain stock config at ``relpath`` with ``model`` merged in."""
+    path = osp.join(STOCK, relpath)
+    assert osp.exists(path), f'stock config {relpath} not in mmpretrain'
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict(dict(model=copy.deepcopy(model)), allow_list_keys=True)
+    return cfg
+
+
+def shrink(relpath: str, work_dir: str, model: dict,
+           infobatch=None) -> Config:
+    """The stock config at ``relpath``, shrunk for a CPU test."""
+    cfg = load_stock(relpath, model)
+    if 'norm_cfg' in cfg.model.backbone:
+        cfg.model.backbone.norm_cfg = dict(type='BN', requires_grad=True)
+    cfg.data_preprocessor = dict(
+        num_classes=10, mean=[127.5], std=[127.5], to_rgb=False)
+    cfg.train_dataloader = dict(
+        batch_size=16,
+        num_workers=0,
+        persistent_workers=False,
+        dataset=dict(
+            type='DigitsDataset',
+            split='train',
+            indices=96,
+            pipeline=[dict(type='Resize', scale=(32, 32)),
+                      dict(type='PackInputs')]),
+        sampler=cfg.train_dataloader.sampler)
+    return finish_shrink(cfg, work_dir, infobatch)
+
+
+def finish_shrink(cfg: Config, work_dir: str, infobatch=None) -> Config:
+    """What every shrunk epoch-based stock config shares: no validation,
+    ``EPOCHS`` epochs with the stock schedule's shape, the recording hook
+    after the recipe's own hooks (e.g. ConvNeXt's EMAHook), the InfoBatch
+    line, a fixed seed."""
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
+                'test_dataloader', 'test_cfg', 'test_evaluator'):
+        cfg[key] = None
+    stock_epochs = cfg.train_cfg.max_epochs
+    cfg.train_cfg = dict(by_epoch=True, max_epochs=EPOCHS)
+    cfg.param_scheduler = [
+        _shrink_scheduler(s, EPOCHS / stock_epochs)
+        for s in cfg.param_scheduler
+    ]
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=100)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=1)
+    cfg.custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
+    # the recipe's own hooks (e.g. ConvNeXt's EMAHook) stay
+    cfg.custom_hooks = list(cfg.get('custom_hooks', [])) + [
+        dict(type='RecordingHook')
+    ] + ([dict(type='InfoBatchHook', **infobatch)] if infobatch else [])
+    cfg.randomness = dict(seed=0)
+    cfg.work_dir = work_dir
+    cfg.log_level = 'WARNING'
+    return cfg
+
+
+# -- the Debian package dataset-fashion-mnist ----------------------------
+DEBIAN_DATA = '/usr/share/datasets/fashion-mnist'
+needs_fashion_mnist = pytest.mark.skipif(
+    not osp.exists(osp.join(DEBIAN_DATA, 'train-images-idx3-ubyte.gz')),
+    reason='needs `apt-get install -y dataset-fashion-mnist` (.ci/run '
+    'installs it)')

@@ -3,7 +3,7 @@
 MMEngine 0.10 has no public way to shorten a running train loop or to tell
 gradient accumulation where a shortened run ends, and keeps the resume flag
 and the randomness settings private. Each access is one named function
-here; ``tests/test_mmengine_fields.py`` checks every field against the
+here; ``tests/test_engine/test_mmengine_fields.py`` checks every field against the
 installed MMEngine, so a change there fails a test, not a run.
 """
 from typing import Any

@@ -11,9 +11,8 @@ the plain config's per-iteration losses, ``ratio=0.5`` prunes and saves.
 import copy
 
 import torch
-from conftest import get_hook, run
+from conftest import finish_shrink, get_hook, load_stock, run
 from mmengine.config import Config
-from test_stock_configs import finish_shrink, load_stock
 
 TINY_RESNET = dict(depth=18, stem_channels=8, base_channels=4,
                    norm_cfg=dict(type='BN'))  # 32 output channels

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from conftest import REPO, demo_config, run
-from test_tools import PROBE_CONFIG, _env, _run
+from conftest import PROBE_CONFIG, run_command, subprocess_env
 
 from mmib.core import InfoBatchSnapshot
 from mmib.core.validation import StateError, validate_state
@@ -33,7 +33,7 @@ PLAIN_CONFIG = osp.join(REPO, 'configs', 'demo',
 def trained(tmp_path_factory) -> str:
     """A 2-epoch probe run through tools/train.py: epoch_1/2.pth."""
     work_dir = str(tmp_path_factory.mktemp('trained'))
-    _run([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
+    run_command([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
           work_dir, '--cfg-options', 'train_cfg.max_epochs=2'])
     return work_dir
 
@@ -53,7 +53,7 @@ def test_code_in_meta_config_never_runs_on_resume(trained, tmp_path, config):
         f"import os\nos.system('touch {marker}')\ngpu_ids = [0]\n")
     crafted = str(tmp_path / 'crafted.pth')
     torch.save(checkpoint, crafted)
-    out = _run([sys.executable, 'tools/train.py', config, '--work-dir',
+    out = run_command([sys.executable, 'tools/train.py', config, '--work-dir',
                 str(tmp_path / 'work'), '--resume', crafted, '--cfg-options',
                 'train_cfg.max_epochs=2', 'train_dataloader.dataset.indices=200',
                 'val_cfg=None', 'val_dataloader=None', 'val_evaluator=None'])
@@ -218,7 +218,7 @@ def test_auto_resume_falls_back_to_the_newest_intact_checkpoint(trained,
     assert path == older
     assert 'no such file' in notes[0] and newest in notes[1]
     # through tools/train.py: it says what it skipped and resumes epoch 1
-    out = _run([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
+    out = run_command([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
                 work, '--resume', '--cfg-options', 'train_cfg.max_epochs=2'])
     assert f'WARNING: --resume reads {older} instead.' in out
     assert 'resumed epoch: 1' in out
@@ -239,7 +239,7 @@ def test_explicit_resume_of_a_damaged_file_names_it(trained, tmp_path):
     assert checkpoint_problem(damaged) is not None
     out = subprocess.run(
         [sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
-         str(tmp_path / 'w'), '--resume', damaged], cwd=REPO, env=_env(),
+         str(tmp_path / 'w'), '--resume', damaged], cwd=REPO, env=subprocess_env(),
         capture_output=True, text=True, timeout=300)
     assert out.returncode != 0
     assert f'--resume {damaged}: cannot resume from this file' in out.stderr
@@ -360,7 +360,7 @@ def test_kill_9_loop_with_a_checkpoint_every_iteration_resumes_exactly(
     options = ['--cfg-options', 'default_hooks.checkpoint.by_epoch=False',
                'default_hooks.checkpoint.interval=1']
     straight = str(tmp_path / 'straight')
-    _run([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
+    run_command([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
           straight, *options])
     work = str(tmp_path / 'killed')
     rng = random.Random(9)
@@ -369,7 +369,7 @@ def test_kill_9_loop_with_a_checkpoint_every_iteration_resumes_exactly(
                      ) if osp.isdir(work) else 0
         args = [sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir',
                 work, *options] + (['--resume'] if attempt else [])
-        process = subprocess.Popen(args, cwd=REPO, env=_env(),
+        process = subprocess.Popen(args, cwd=REPO, env=subprocess_env(),
                                    stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
         deadline = time.time() + 120
@@ -383,7 +383,7 @@ def test_kill_9_loop_with_a_checkpoint_every_iteration_resumes_exactly(
         assert process.poll() is None, 'the run ended before the kill'
         process.send_signal(signal.SIGKILL)
         process.wait()
-    _run([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir', work,
+    run_command([sys.executable, 'tools/train.py', PROBE_CONFIG, '--work-dir', work,
           '--resume', *options])
     last = [open(osp.join(d, 'last_checkpoint')).read().strip()
             for d in (straight, work)]

@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO
+from conftest import REPO, needs_fashion_mnist
 from mmengine.config import Config
 
 from mmib.bench import ARMS, Schedule
@@ -15,13 +15,6 @@ from mmib.bench.harness import run_arms
 
 FASHION = osp.join(REPO, 'configs', 'fashion_mnist',
                    'smallcnn_fashion-mnist-4k_full.py')
-DEBIAN_DATA = '/usr/share/datasets/fashion-mnist'
-needs_fashion_mnist = pytest.mark.skipif(
-    not osp.exists(osp.join(DEBIAN_DATA, 'train-images-idx3-ubyte.gz')),
-    reason='needs `apt-get install -y dataset-fashion-mnist` (.ci/run '
-    'installs it)')
-
-
 def test_schedule_rewrites_the_whole_schedule():
     cfg = Config.fromfile(FASHION)
     cfg.merge_from_dict(Schedule('x', 100, 1000).options())

@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import REPO, get_hook, run
 from mmengine.config import Config
-from test_tools import _run
+from conftest import run_command
 
 from mmib.core import BatchLayout, PruningPolicy, ScoreTable, expected_num_kept
 
@@ -33,7 +33,7 @@ def mae_config(work_dir, infobatch=None, epochs=3, num_samples=128):
 
 def test_tiny_mae_through_train_py(tmp_path):
     work_dir = str(tmp_path)
-    out = _run(['python', 'tools/train.py', PROBE, '--work-dir', work_dir])
+    out = run_command(['python', 'tools/train.py', PROBE, '--work-dir', work_dir])
     assert "per-sample losses from ['head.loss_module (PixelReconstruction" \
         "Loss via PixelReconstructionAdapter)']" in out
     probe = torch.load(osp.join(work_dir, 'probe_rank0.pt'))

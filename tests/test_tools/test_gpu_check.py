@@ -6,8 +6,7 @@ import sys
 
 import pytest
 
-from conftest import REPO
-from test_demo_tool import needs_fashion_mnist
+from conftest import REPO, needs_fashion_mnist
 
 
 @pytest.mark.fashion_mnist

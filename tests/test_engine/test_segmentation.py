@@ -6,7 +6,7 @@ import torch
 from conftest import REPO, get_hook, run
 from mmengine.config import Config
 from mmengine.runner import Runner
-from test_tools import _run
+from conftest import run_command
 
 from mmib.datasets.tiny_ade20k import write_tiny_ade20k
 
@@ -41,7 +41,7 @@ def seg_config(work_dir, data_root, infobatch=None, max_iters=80):
 
 def test_upernet_through_train_py(tiny_ade20k, tmp_path):
     work_dir = str(tmp_path)
-    out = _run([
+    out = run_command([
         'python', 'tools/train.py', PROBE, '--work-dir', work_dir,
         '--cfg-options', f'train_dataloader.dataset.data_root={tiny_ade20k}',
         f'val_dataloader.dataset.data_root={tiny_ade20k}',

@@ -8,7 +8,7 @@ import sys
 
 import torch
 
-from test_tools import PROBE_CONFIG, _run
+from conftest import PROBE_CONFIG, run_command
 
 FLEXIBLE = ['runner_type=FlexibleRunner']
 
@@ -25,7 +25,7 @@ def _train(work_dir, *options, nproc=1, resume=None):
         args += ['--resume', resume]
     if options:
         args += ['--cfg-options', *options]
-    return _run(args, timeout=600)
+    return run_command(args, timeout=600)
 
 
 def _probe(work_dir, rank=0):

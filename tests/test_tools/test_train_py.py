@@ -3,45 +3,17 @@ import glob
 import math
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 
 import pytest
 import torch
 
-REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
-TESTS = osp.join(REPO, 'tests')
-PROBE_CONFIG = osp.join(TESTS, 'configs', 'digits_probe.py')
-
-
-def _env() -> dict:
-    env = dict(os.environ)
-    env['PYTHONPATH'] = os.pathsep.join(
-        [REPO, TESTS, env.get('PYTHONPATH', '')])
-    env['OMP_NUM_THREADS'] = '1'
-    # a rank that aborts prints its Python stack
-    env['PYTHONFAULTHANDLER'] = '1'
-    return env
-
-
-def _run(args, timeout=300) -> str:
-    result = subprocess.run(
-        args, cwd=REPO, env=_env(), capture_output=True, text=True,
-        timeout=timeout)
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output[-4000:]
-    return output
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+from conftest import PROBE_CONFIG, REPO, TESTS, free_port, run_command, subprocess_env
 
 
 def _train(*args) -> str:
-    return _run([sys.executable, 'tools/train.py', PROBE_CONFIG, *args])
+    return run_command([sys.executable, 'tools/train.py', PROBE_CONFIG, *args])
 
 
 def test_train_py_flags_cfg_options_and_resume(tmp_path):
@@ -68,7 +40,7 @@ def test_train_py_flags_cfg_options_and_resume(tmp_path):
 def test_two_process_ddp_with_gloo(tmp_path):
     """Both ranks hold the same scores; together they train the kept list."""
     work_dir = str(tmp_path)
-    _run([
+    run_command([
         sys.executable, '-m', 'torch.distributed.run', '--standalone',
         '--nproc_per_node=2', 'tools/train.py', PROBE_CONFIG,
         '--launcher', 'pytorch', '--work-dir', work_dir
@@ -108,7 +80,7 @@ def test_two_process_ddp_with_repeat_aug_sampler(tmp_path):
     """mmpretrain's RepeatAugSampler under 2 processes: the stock sharding
     of each kept sample's 3 copies, the same scores on both ranks."""
     work_dir = str(tmp_path)
-    _run([
+    run_command([
         sys.executable, '-m', 'torch.distributed.run', '--standalone',
         '--nproc_per_node=2', 'tools/train.py', PROBE_CONFIG,
         '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
@@ -160,7 +132,7 @@ print('DDP models alive at destroy:', ended, 'initialized:',
 def test_train_py_frees_the_ddp_model_before_ending_the_group(tmp_path):
     """The DDP wrapper (whose reducer holds the gloo group) is freed and the
     group destroyed before interpreter shutdown, not during it."""
-    env = dict(_env(), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(_free_port()),
+    env = dict(subprocess_env(), MASTER_ADDR='127.0.0.1', MASTER_PORT=str(free_port()),
                RANK='0', LOCAL_RANK='0', WORLD_SIZE='1')
     result = subprocess.run(
         [sys.executable, '-c', _END_PROBE, PROBE_CONFIG, '--launcher',
@@ -203,16 +175,16 @@ def test_build_config_applies_the_openmmlab_flags(monkeypatch, tmp_path):
         train.build_config(train.parse_args([demo, '--amp']))
 
 
-def test_ddp_savings_equal_the_single_process_run(tmp_path):
+def test_ddp_savings_equal_the_single_processrun_command(tmp_path):
     """2 processes x 8 and 1 process x 16, fixed per-sample losses."""
     config = osp.join(TESTS, 'configs', 'lenet_probe.py')
     two, one = str(tmp_path / 'two'), str(tmp_path / 'one')
-    _run([
+    run_command([
         sys.executable, '-m', 'torch.distributed.run', '--standalone',
         '--nproc_per_node=2', 'tools/train.py', config,
         '--launcher', 'pytorch', '--work-dir', two
     ], timeout=600)
-    _run([
+    run_command([
         sys.executable, 'tools/train.py', config, '--work-dir', one,
         '--cfg-options', 'train_dataloader.batch_size=16'
     ])
@@ -238,7 +210,7 @@ def test_resume_with_another_world_size_restarts_the_pass(tmp_path):
     work_dir = str(tmp_path)
     ckpt_options = ['default_hooks.checkpoint.by_epoch=False',
                     'default_hooks.checkpoint.interval=3']
-    _run([
+    run_command([
         sys.executable, '-m', 'torch.distributed.run', '--standalone',
         '--nproc_per_node=2', 'tools/train.py', config,
         '--launcher', 'pytorch', '--work-dir', work_dir, '--cfg-options',
@@ -251,7 +223,7 @@ def test_resume_with_another_world_size_restarts_the_pass(tmp_path):
            if torch.load(osp.join(work_dir, f))['infobatch']['clock']
            ['pass_iter'] > 0]
     assert mid, 'no checkpoint inside a pass'
-    out = _run([
+    out = run_command([
         sys.executable, 'tools/train.py', config, '--work-dir',
         work_dir + '/one', '--resume', osp.join(work_dir, mid[-1]),
         '--cfg-options', *ckpt_options
@@ -266,7 +238,7 @@ def test_resume_with_another_world_size_restarts_the_pass(tmp_path):
 def test_dist_train_sh_on_cpu_as_written(tmp_path):
     """README's `bash tools/dist_train.sh CONFIG 2` on a machine without
     CUDA: tools/train.py sets what CPU DDP needs by itself."""
-    env = dict(_env(), PYTHON=sys.executable, PORT=str(_free_port()))
+    env = dict(subprocess_env(), PYTHON=sys.executable, PORT=str(free_port()))
     result = subprocess.run(
         ['bash', 'tools/dist_train.sh',
          'configs/demo/resnet18-tiny_digits_infobatch.py', '2',
