@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 
 from ..core import InfoBatchSnapshot
 from ..core.validation import validate_state
-from .checkpoint_safety import (defuse_meta_config, is_plain_message_hub,
+from .checkpoint_safety import (CheckpointTrustError, defuse_meta_config, is_plain_message_hub,
                                 plain_message_hub, restore_plain_message_hub,
                                 restore_stand_ins)
 
@@ -63,6 +63,8 @@ def read_checkpoint(checkpoint: dict, resuming: bool,
                 "(written without mmib); it was read through mmib's "
                 'stand-ins for its message-hub buffers and numpy arrays, '
                 'trusted only during this load.')
+    if hub is not None:
+        check_message_hub(checkpoint['message_hub'])
     if not resuming:
         return None  # load_from (fine-tuning): scores start fresh
     state = checkpoint.get(CHECKPOINT_KEY)
@@ -72,3 +74,38 @@ def read_checkpoint(checkpoint: dict, resuming: bool,
         return None
     validate_state(state)  # a named error before anything trains
     return InfoBatchSnapshot.from_dict(state)
+
+
+def check_message_hub(hub: Any) -> None:
+    """The decoded message hub has the shape ``MessageHub.load_state_dict``
+    reads: ``log_scalars`` of ``HistoryBuffer``s, ``runtime_info`` with
+    string keys, ``resumed_keys`` of booleans (a tensor there would reach
+    ``not value`` inside MMEngine).
+
+    Raises:
+        CheckpointTrustError: Naming the field.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    def refuse(field: str, why: str) -> None:
+        raise CheckpointTrustError(
+            f'checkpoint field message_hub{field}: {why}; refused to load '
+            'this checkpoint (it was not written by MMEngine or mmib, or is '
+            'damaged).')
+
+    if not isinstance(hub, dict):
+        refuse('', f'a {type(hub).__name__}, not a dict')
+    for key in hub:
+        if key not in ('log_scalars', 'runtime_info', 'resumed_keys'):
+            refuse(f'[{key!r}]'[:80], 'not a message-hub field')
+    for name, kind in (('log_scalars', HistoryBuffer), ('runtime_info', None),
+                       ('resumed_keys', bool)):
+        part = hub.get(name, {})
+        if not isinstance(part, dict):
+            refuse(f'.{name}', f'a {type(part).__name__}, not a dict')
+        for key, value in part.items():
+            if not isinstance(key, str):
+                refuse(f'.{name}', f'key {key!r}'[:80] + ' is not a string')
+            if kind is not None and not isinstance(value, kind):
+                refuse(f'.{name}[{key!r}]'[:80],
+                       f'a {type(value).__name__}, not a {kind.__name__}')

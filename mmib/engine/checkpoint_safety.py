@@ -32,6 +32,9 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
+from .mmengine_fields import (local_checkpoint_loader,
+                              set_local_checkpoint_loader)
+
 PLAIN_MARK = '__mmib_plain__'
 #: HistoryBuffer statistics a file may name; fixed here, never read from the
 #: class (whose registry a file could otherwise extend while loading)
@@ -185,7 +188,8 @@ class ScopedCheckpointTrust:
     """Trust MMEngine's checkpoint format only while the runner loads one.
 
     :meth:`enter` wraps MMEngine's local checkpoint loader (nothing else
-    changes): each load through it runs inside
+    changes) for one load, after which the scope closes itself: the load
+    runs inside
     ``torch.serialization.safe_globals`` with the stand-ins of
     :func:`mmengine_stand_ins`, which torch removes again when the load
     returns or fails; a refused file raises :class:`CheckpointTrustError`
@@ -203,9 +207,7 @@ class ScopedCheckpointTrust:
 
     def enter(self) -> None:
         """Wrap MMEngine's local loader (no-op if already wrapped)."""
-        from mmengine.runner.checkpoint import CheckpointLoader
-
-        original = CheckpointLoader._schemes.get('')
+        original = local_checkpoint_loader()
         if self.active or original is None:
             return
         self._original = original
@@ -215,7 +217,6 @@ class ScopedCheckpointTrust:
                 with torch.serialization.safe_globals(mmengine_stand_ins()):
                     return original(filename, map_location)
             except pickle.UnpicklingError as error:
-                self.exit()
                 raise CheckpointTrustError(
                     f'{filename}: refused to load this checkpoint ({error}). '
                     'mmib loads only what MMEngine and mmib checkpoints hold '
@@ -223,16 +224,16 @@ class ScopedCheckpointTrust:
                     'buffers of numbers). If you made this file and trust '
                     'it, convert it yourself with torch.load(path, '
                     'weights_only=False).') from error
+            finally:
+                self.exit()  # one load, then the scope is closed
 
-        CheckpointLoader._schemes[''] = load_local
+        set_local_checkpoint_loader(load_local)
 
     def exit(self) -> None:
         """Put MMEngine's local loader back (no-op if not wrapped)."""
         if not self.active:
             return
-        from mmengine.runner.checkpoint import CheckpointLoader
-
-        CheckpointLoader._schemes[''] = self._original
+        set_local_checkpoint_loader(self._original)
         self._original = None
 
 

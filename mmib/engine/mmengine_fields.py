@@ -17,6 +17,7 @@ FIELDS = (
     ('mmengine.optim.OptimWrapper', '_remainder_counts'),
     ('mmengine.runner.Runner', '_resume'),
     ('mmengine.runner.Runner', '_randomness_cfg'),
+    ('mmengine.runner.checkpoint.CheckpointLoader', '_schemes'),
 )
 
 
@@ -51,3 +52,16 @@ def diff_rank_seed(runner: Any) -> bool:
     """``randomness.diff_rank_seed`` of the runner's config."""
     return bool((getattr(runner, '_randomness_cfg', None)
                  or {}).get('diff_rank_seed', False))
+
+
+def local_checkpoint_loader():
+    """MMEngine's loader of local checkpoint files
+    (``CheckpointLoader._schemes['']``), or None."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    return CheckpointLoader._schemes.get('')
+
+
+def set_local_checkpoint_loader(loader) -> None:
+    """Put ``loader`` in place of MMEngine's local checkpoint loader."""
+    from mmengine.runner.checkpoint import CheckpointLoader
+    CheckpointLoader._schemes[''] = loader

@@ -22,6 +22,7 @@ from mmib.engine.checkpoint_safety import (BoundedDecoder,
                                            CheckpointTrustError,
                                            defuse_meta_config,
                                            restore_plain_message_hub)
+from mmib.engine.checkpoint_io import check_message_hub
 from mmib.engine.hooks import InfoBatchHook
 from mmib.engine.resume_files import checkpoint_problem, find_resumable
 
@@ -330,6 +331,8 @@ def test_fuzzed_checkpoints_give_named_errors_or_valid_state(trained):
     count = int(os.environ.get('MMIB_FUZZ_MUTANTS', 400))
     rng = random.Random(int(os.environ.get('MMIB_FUZZ_SEED', 20261202)))
     outcomes = dict(named=0, valid=0)
+    import resource
+    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB
     for _ in range(count):
         mutant = copy.deepcopy({'infobatch': checkpoint['infobatch'],
                                 'message_hub': checkpoint['message_hub']})
@@ -339,7 +342,7 @@ def test_fuzzed_checkpoints_give_named_errors_or_valid_state(trained):
         try:
             hub = mutant.get('message_hub')
             if isinstance(hub, dict):
-                restore_plain_message_hub(hub)
+                check_message_hub(restore_plain_message_hub(hub))
             state = mutant.get('infobatch')
             validate_state(state, num_samples=200, max_passes=4)
             InfoBatchSnapshot.from_dict(state)
@@ -348,6 +351,39 @@ def test_fuzzed_checkpoints_give_named_errors_or_valid_state(trained):
             outcomes['named'] += 1
         assert time.perf_counter() - start < 10
     assert outcomes['named'] > count // 2 and outcomes['valid'] > 0, outcomes
+    grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before
+    assert grown < 1024 * 1024, f'peak memory grew by {grown} KiB'
+
+
+def test_fuzzed_checkpoints_resumed_through_the_runner(trained, tmp_path):
+    """A few seeded mutants resumed for real: each trains to the end or
+    stops with a named error before anything trains."""
+    from mmengine.runner import Runner
+    checkpoint = load(osp.join(trained, 'epoch_1.pth'))
+    rng = random.Random(int(os.environ.get('MMIB_FUZZ_SEED', 7)))
+    outcomes = []
+    for k in range(int(os.environ.get('MMIB_FUZZ_RESUMES', 6))):
+        mutant = copy.deepcopy(checkpoint)
+        part = {'infobatch': mutant['infobatch'],
+                'message_hub': mutant['message_hub']}
+        _mutate(part, rng)
+        mutant.update(part)
+        path = str(tmp_path / f'mutant{k}.pth')
+        torch.save(mutant, path)
+        cfg = demo_config(str(tmp_path / f'work{k}'), epochs=2,
+                          num_samples=200,
+                          infobatch=dict(ratio=0.5, delta=0.75))
+        cfg.train_dataloader.batch_size = 16
+        cfg.resume, cfg.load_from = True, path
+        runner = Runner.from_cfg(cfg)
+        try:
+            runner.train()
+            assert runner.epoch == 2
+            outcomes.append('trained')
+        except (StateError, CheckpointTrustError):
+            assert runner.iter <= 13  # stopped before a step was trained
+            outcomes.append('named')
+    assert set(outcomes) <= {'named', 'trained'} and outcomes, outcomes
 
 
 def test_kill_9_loop_with_a_checkpoint_every_iteration_resumes_exactly(

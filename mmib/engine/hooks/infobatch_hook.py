@@ -137,8 +137,9 @@ class InfoBatchHook(Hook):
     # -- set-up ------------------------------------------------------------
     def before_run(self, runner) -> None:
         """Let the runner's own checkpoint load read MMEngine's format
-        through mmib's stand-ins (:class:`ScopedCheckpointTrust`, closed
-        after the load, or at ``before_train``/``after_run`` if none)."""
+        through mmib's stand-ins (:class:`ScopedCheckpointTrust`: it closes
+        itself after that one load; ``before_train`` and ``after_run`` close
+        it when no load came)."""
         self.trust.enter()
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
@@ -148,7 +149,6 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner.
             checkpoint (dict): The loaded checkpoint.
         """
-        self.trust.exit()
         self._snapshot = read_checkpoint(checkpoint, is_resuming(runner),
                                          runner.logger.info)
 
