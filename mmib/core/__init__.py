@@ -7,9 +7,14 @@ from .pruning import (SELECTIONS, BatchLayout, EpochPlan, PruningPolicy,
                       ScoreTable, check_score_momentum, derive_seed,
                       expected_num_kept, num_pruning_epochs, plan_epoch,
                       rank_share)
+from .policies import (POLICIES, InfoBatchPolicy, PassPolicy, RandomPolicy,
+                       SeTaPolicy, SoftRandomPolicy, build_policy, kmeans_1d,
+                       register_policy)
 from .state import STATE_VERSION, InfoBatchSnapshot
 
 __all__ = [
+    'POLICIES', 'InfoBatchPolicy', 'PassPolicy', 'RandomPolicy', 'SeTaPolicy',
+    'SoftRandomPolicy', 'build_policy', 'kmeans_1d', 'register_policy',
     'BatchLayout', 'EpochPlan', 'InfoBatchSnapshot', 'PassClock',
     'PruningPolicy', 'SELECTIONS', 'STATE_VERSION', 'SavingsLedger',
     'ScoreTable', 'check_score_momentum', 'derive_seed', 'expected_num_kept',

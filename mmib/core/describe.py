@@ -4,7 +4,7 @@ Kept next to the policy and the ledger they describe, so that the hook only
 logs what these functions return.
 """
 import math
-from typing import Dict
+from typing import Dict, Optional
 
 from .pruning import EpochPlan, PruningPolicy
 
@@ -28,11 +28,12 @@ def describe_policy(policy: PruningPolicy) -> str:
 
 
 def describe_schedule(policy: PruningPolicy, num_passes: float,
-                      num_pruning_passes: int) -> str:
+                      num_pruning_passes: int,
+                      prunes: Optional[bool] = None) -> str:
     """Which passes really prune: the first only scores (no sample has a
     score yet), the last ``1 - delta`` anneal. Starts with ``'no pass'``
     when none prunes (the hook logs that as a warning)."""
-    if not policy.prunes:
+    if not (policy.prunes if prunes is None else prunes):
         return 'ratio 0: nothing is pruned'
     last, total = num_pruning_passes, math.ceil(num_passes)
 
@@ -54,8 +55,10 @@ def describe_pass(pass_index: int, plan: EpochPlan, any_scored: bool,
                   num_passes: float, pass_len: int, full_pass_len: int,
                   resumed_at: int = 0) -> str:
     """The line logged before each pass."""
-    if plan.annealing:
+    if plan.annealing and plan.num_kept == plan.num_samples:
         what = 'all samples (annealing)'
+    elif plan.annealing:
+        what = f'{plan.num_kept}/{plan.num_samples} samples (annealing)'
     elif plan.num_kept == plan.num_samples:
         what = 'all samples' if any_scored else 'all samples (no scores yet)'
     else:

@@ -65,11 +65,14 @@ class PruningPolicy:
     selection: str = 'infobatch'
 
     def __post_init__(self) -> None:
-        if self.selection not in SELECTIONS:
+        from .policies import POLICIES  # the registry, filled at import
+        if self.selection not in POLICIES:
             raise ValueError(
                 f'policy={self.selection!r} is not supported: use one of '
-                f"{SELECTIONS} ('random' is the equal-cost random-pruning "
-                'baseline).')
+                f"{sorted(POLICIES)} ('random' is the equal-cost "
+                'random-pruning baseline), or register your own with '
+                'mmib.core.register_policy in a module listed in '
+                'custom_imports.')
         if not isinstance(self.rescale, bool):
             raise ValueError(
                 f'rescale={self.rescale!r} must be True or False.')

@@ -19,10 +19,10 @@ from mmengine.registry import HOOKS
 from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (EpochPlan, InfoBatchSnapshot, PassClock, PruningPolicy,
-                     SavingsLedger, ScoreTable, check_score_momentum,
-                     pass_statistics, plan_epoch, projected_saving)
-from ...core.describe import (describe_pass, describe_policy,
-                              describe_savings, describe_schedule)
+                     SavingsLedger, ScoreTable, build_policy,
+                     check_score_momentum, pass_statistics, projected_saving)
+from ...core.describe import (describe_pass, describe_savings,
+                              describe_schedule)
 from ...core.validation import (check_quantiles, check_seed,
                                 large_weight_warning)
 from ..checkpoint_io import CHECKPOINT_KEY, read_checkpoint, write_checkpoint
@@ -77,13 +77,20 @@ class InfoBatchHook(Hook):
         rescale (bool): Whether kept low-score samples get the weight
             ``1 / (1 - ratio)`` (False: the paper's ablation).
             Defaults to True.
-        policy (str): ``'infobatch'`` (the method) or ``'random'`` (the
-            equal-cost baseline: as many samples pruned, drawn uniformly
-            from all scored ones). Defaults to ``'infobatch'``.
+        policy (str): A registered pass policy
+            (:data:`mmib.core.POLICIES`): ``'infobatch'`` (the method),
+            ``'random'`` (the equal-cost baseline: as many samples pruned,
+            drawn uniformly from all scored ones), ``'seta'`` (SeTa, CVPR
+            2025), ``'soft_random'`` (uniform draws with replacement), or
+            one registered with :func:`mmib.core.register_policy`.
+            Defaults to ``'infobatch'``.
         unweighted_losses (Sequence[str]): Loss terms allowed to stay
             unweighted; any other term that carries gradient but is not
             weighted per sample stops training at the first step.
             Defaults to ().
+        policy_options (dict, optional): Settings of the policy, e.g.
+            ``dict(num_groups=5, window_scale=0.9)`` for ``'seta'``.
+            Defaults to None.
     """
 
     # after ParamSchedulerHook (LOW, 70): the clock adds its scheduler steps
@@ -101,13 +108,15 @@ class InfoBatchHook(Hook):
                  seed: Optional[int] = None,
                  rescale: bool = True,
                  policy: str = 'infobatch',
-                 unweighted_losses: Sequence[str] = ()) -> None:
+                 unweighted_losses: Sequence[str] = (),
+                 policy_options: Optional[dict] = None) -> None:
         ratios = (tuple(ratio) if isinstance(ratio, (list, tuple)) else
                   (ratio, ))
         self.policy = PruningPolicy(
             ratios=ratios, delta=delta, threshold=threshold,
             quantiles=check_quantiles(quantiles), rescale=rescale,
             selection=policy)
+        self.selector = build_policy(policy, self.policy, policy_options)
         warning = large_weight_warning(ratios, rescale)
         if warning is not None:
             print_log(warning, logger='current', level=logging.WARNING)
@@ -190,11 +199,12 @@ class InfoBatchHook(Hook):
         driver.install(runner, lambda p: self._start_pass(p, runner),
                        self.clock.pass_index)
         schedule = describe_schedule(self.policy, driver.num_passes,
-                                     driver.num_pruning_passes)
+                                     driver.num_pruning_passes,
+                                     self.selector.prunes)
         log = (runner.logger.warning if schedule.startswith('no pass')
                else runner.logger.info)
         log(f'InfoBatch: {len(self.table)} training samples, '
-            f'{describe_policy(self.policy)}; {driver.num_passes:g} passes '
+            f'{self.selector.describe()}; {driver.num_passes:g} passes '
             f'over the data ({driver.full_pass_len} iterations each on the '
             f'full data); {schedule}; per-sample losses from '
             f'{self.recorder.describe()}.')
@@ -240,9 +250,9 @@ class InfoBatchHook(Hook):
         if resumed is not None and resumed.epoch == pass_index:
             plan = resumed  # continue an interrupted pass where it stopped
         else:
-            plan = plan_epoch(
-                self.table, self.policy, pass_index, driver.num_passes,
-                self.seed, driver.layout if self.avoid_batch_of_one else None)
+            plan = self.selector.plan(
+                self.table, pass_index, driver.num_passes, self.seed,
+                driver.layout if self.avoid_batch_of_one else None)
             self.clock.start_pass(pass_index)
         self.plan = plan
         sampler.set_epoch(pass_index)

@@ -1,0 +1,329 @@
+"""Pass policies: which samples a pass trains, and with which loss weights.
+
+A policy turns the score table and the pass index into the pass's
+:class:`~mmib.core.EpochPlan` (kept indices and weights). It is chosen by
+name (``InfoBatchHook(policy=...)``) from :data:`POLICIES`; a user adds one
+with :func:`register_policy` in a module the config lists in
+``custom_imports``. Every policy here is a pure function of ``(scores,
+pass index, seed)``: it draws with its own seeded generator, touches no
+global random state, and so needs no state of its own in a checkpoint
+(:meth:`PassPolicy.state_dict` is there for policies that do).
+
+* ``'infobatch'``: InfoBatch (Qin et al., ICLR 2024), see
+  :func:`~mmib.core.plan_epoch`.
+* ``'random'``: the equal-cost baseline: as many samples pruned as
+  InfoBatch would prune, drawn uniformly from the scored samples.
+* ``'seta'``: SeTa (Zhou, Gao and Wang, "Scale Efficient Training for Large
+  Datasets", CVPR 2025; the authors' code ``mrazhou/SeTa``), see
+  :class:`SeTaPolicy`.
+* ``'soft_random'``: soft random sampling (Cui et al., arXiv 2311.12727):
+  each pass draws ``(1 - ratio) * N`` samples uniformly with replacement,
+  see :class:`SoftRandomPolicy`.
+"""
+import math
+from typing import Any, Callable, Dict, Optional, Type
+
+import torch
+
+from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
+                      _avoid_batch_of_one, _full_plan, derive_seed,
+                      num_pruning_epochs, plan_epoch)
+
+#: policy name -> class
+POLICIES: Dict[str, Type['PassPolicy']] = {}
+
+
+def register_policy(name: str, force: bool = False) -> Callable:
+    """Register a :class:`PassPolicy` subclass under ``name``.
+
+    Args:
+        name (str): The name ``InfoBatchHook(policy=name)`` takes.
+        force (bool): Replace a policy of the same name.
+    """
+
+    def register(cls: Type['PassPolicy']) -> Type['PassPolicy']:
+        if name in POLICIES and not force:
+            raise KeyError(f'a pass policy named {name!r} is registered '
+                           'already (use force=True to replace it)')
+        if not (isinstance(cls, type) and issubclass(cls, PassPolicy)):
+            raise TypeError(f'{cls!r} is not a PassPolicy subclass')
+        cls.name = name
+        POLICIES[name] = cls
+        return cls
+
+    return register
+
+
+class PassPolicy:
+    """The base of pass policies.
+
+    Args:
+        pruning (PruningPolicy): ``ratio``, ``delta``, thresholds and
+            ``rescale`` of the hook.
+        **options: Policy-specific settings (``policy_options`` of the hook).
+    """
+
+    name = 'base'
+
+    def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
+        if options:
+            raise ValueError(
+                f'policy={self.name!r} takes no policy_options, got '
+                f'{sorted(options)}.')
+        self.pruning = pruning
+
+    @property
+    def prunes(self) -> bool:
+        """Whether any pass can train fewer samples than the data set."""
+        return self.pruning.prunes
+
+    def plan(self, table: ScoreTable, pass_index: int, num_passes: float,
+             seed: int, layout: Optional[BatchLayout] = None) -> EpochPlan:
+        """The plan of pass ``pass_index`` (0-based).
+
+        Args:
+            table (ScoreTable): The scores.
+            pass_index (int): The pass.
+            num_passes (float): Passes of the whole run.
+            seed (int): The run's pruning seed.
+            layout (BatchLayout, optional): Avoid one-sample last batches.
+        """
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """What the policy does, for the log."""
+        return f'policy {self.name!r}'
+
+    def state_dict(self) -> Dict[str, Any]:
+        """The policy's own state for checkpoints (none here)."""
+        return {}
+
+    def load_state_dict(self, state: Dict[str, Any]) -> None:
+        """Restore :meth:`state_dict`."""
+
+
+@register_policy('infobatch')
+class InfoBatchPolicy(PassPolicy):
+    """InfoBatch: prune ``ratio`` of the samples below the thresholds, the
+    kept ones weighted ``1 / (1 - ratio)`` (:func:`plan_epoch`)."""
+
+    def describe(self) -> str:
+        from .describe import describe_policy
+        return describe_policy(self.pruning)
+
+    def plan(self, table, pass_index, num_passes, seed, layout=None):
+        return plan_epoch(table, self.pruning, pass_index, num_passes, seed,
+                          layout)
+
+
+@register_policy('random')
+class RandomPolicy(InfoBatchPolicy):
+    """The equal-cost random-pruning baseline (``selection='random'`` of
+    :class:`PruningPolicy`: the count of InfoBatch, uniform draws)."""
+
+
+def _plan_of(pass_index: int, kept: torch.Tensor, weights: torch.Tensor,
+             num_samples: int) -> EpochPlan:
+    full = torch.zeros(num_samples)
+    full[kept] = weights
+    return EpochPlan(epoch=pass_index, kept_indices=torch.sort(kept)[0],
+                     weights=full, thresholds=torch.empty(0),
+                     annealing=False)
+
+
+def kmeans_1d(values: torch.Tensor, k: int,
+              iterations: int = 50) -> torch.Tensor:
+    """Lloyd's k-means of scalar values, started at evenly spaced quantiles
+    (deterministic), groups ordered by centre. Vectorised: ``(n, k)``
+    distances per iteration.
+
+    Args:
+        values (Tensor): Shape ``(n,)``.
+        k (int): Groups (at most ``n``).
+
+    Returns:
+        Tensor: Each value's group, ``0`` = the lowest centre.
+    """
+    values = values.double()
+    k = max(1, min(k, values.numel()))
+    centres = torch.quantile(values, (torch.arange(k, dtype=torch.float64) +
+                                      0.5) / k)
+    labels = torch.zeros(values.numel(), dtype=torch.long)
+    for _ in range(iterations):
+        labels = (values[:, None] - centres[None, :]).abs().argmin(1)
+        sums = torch.zeros(k, dtype=torch.float64).index_add_(0, labels,
+                                                             values)
+        counts = torch.bincount(labels, minlength=k)
+        new = torch.where(counts > 0, sums / counts.clamp(min=1), centres)
+        if torch.equal(new, centres):
+            break
+        centres = new
+    order = torch.argsort(centres)
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(k)
+    return rank[labels]
+
+
+@register_policy('seta')
+class SeTaPolicy(PassPolicy):
+    """SeTa: random subsampling, loss groups, a sliding window easy to hard.
+
+    Zhou, Gao and Wang, "Scale Efficient Training for Large Datasets"
+    (CVPR 2025; the authors' code ``mrazhou/SeTa``, ``seta.py``). In each
+    pruning pass ``k`` (``k = 0`` is the first pass that has scores):
+
+    1. a random subset of ``1 - ratio`` of the scored samples;
+    2. its scores grouped by 1-D k-means into ``num_groups`` groups,
+       ordered from easy (low loss) to hard;
+    3. a window of ``round(num_groups * window_scale)`` consecutive groups
+       trained, starting at group ``k mod (num_groups - window + 1)``; the
+       first pruning pass trains every group of the subset.
+
+    Kept samples have weight 1 (SeTa does not rescale). In the last
+    ``1 - delta`` of the passes it trains a random ``1 - ratio`` subset
+    (the authors' "partial annealing"). As everywhere in mmib, samples not
+    scored yet are always trained, so the first pass trains all samples.
+    The defaults are those of the authors' CIFAR script (``scripts/cifar.sh``:
+    ``num_group=5``, ``window_scale=0.9``).
+
+    Args:
+        pruning (PruningPolicy): ``ratio`` is SeTa's prune ratio (the
+            random subsampling), ``delta`` its annealing point.
+        num_groups (int): k-means groups. Defaults to 5.
+        window_scale (float): Fraction of the groups in the window, in
+            ``(0, 1]``. Defaults to 0.9.
+    """
+
+    def __init__(self, pruning: PruningPolicy, num_groups: int = 5,
+                 window_scale: float = 0.9) -> None:
+        super().__init__(pruning)
+        if len(pruning.ratios) != 1:
+            raise ValueError(f"policy='seta' takes one ratio, got "
+                             f'ratio={list(pruning.ratios)}.')
+        if isinstance(num_groups, bool) or not isinstance(
+                num_groups, int) or num_groups < 1:
+            raise ValueError(f'policy_options num_groups={num_groups!r} must '
+                             'be a positive integer, e.g. 5.')
+        if not (isinstance(window_scale, (int, float))
+                and 0 < window_scale <= 1):
+            raise ValueError(f'policy_options window_scale={window_scale!r} '
+                             'must be in (0, 1], e.g. 0.9.')
+        self.num_groups = num_groups
+        self.window_scale = float(window_scale)
+        self.window = max(1, round(num_groups * window_scale))
+
+    @property
+    def prunes(self) -> bool:
+        return self.pruning.ratios[0] > 0 or self.window < self.num_groups
+
+    def describe(self) -> str:
+        return (f"SeTa: a random {1 - self.pruning.ratios[0]:g} of the "
+                f'scored samples, {self.num_groups} loss groups, a window of '
+                f'{self.window} sliding from easy to hard, weight 1')
+
+    def plan(self, table, pass_index, num_passes, seed, layout=None):
+        n = len(table)
+        seen = torch.nonzero(table.seen).squeeze(1)
+        if not seen.numel() or not self.prunes:
+            return _full_plan(pass_index, n, False)
+        generator = torch.Generator().manual_seed(derive_seed(seed,
+                                                              pass_index))
+        keep = 1.0 - self.pruning.ratios[0]
+        subset = seen[torch.randperm(seen.numel(),
+                                     generator=generator)[:int(keep *
+                                                                seen.numel())]]
+        unseen = torch.nonzero(~table.seen).squeeze(1)
+        annealing = pass_index >= num_pruning_epochs(num_passes,
+                                                     self.pruning.delta)
+        if not annealing and subset.numel() > self.num_groups:
+            step = self._pruning_step(pass_index)
+            if step > 0:
+                groups = kmeans_1d(table.scores[subset], self.num_groups)
+                slide = self.num_groups - self.window
+                start = step % (slide + 1)
+                inside = (groups >= start) & (groups < start + self.window)
+                subset = subset[inside]
+        kept = torch.cat([subset, unseen])
+        target = _avoid_batch_of_one(kept.numel(), n, layout)
+        if target > kept.numel():  # un-prune a random few
+            out = torch.ones(n, dtype=torch.bool)
+            out[kept] = False
+            rest = torch.nonzero(out).squeeze(1)
+            extra = rest[torch.randperm(rest.numel(), generator=generator)
+                         [:target - kept.numel()]]
+            kept = torch.cat([kept, extra])
+        plan = _plan_of(pass_index, kept, torch.ones(kept.numel()), n)
+        plan.annealing = annealing
+        return plan
+
+    @staticmethod
+    def _pruning_step(pass_index: int) -> int:
+        """``k`` of the window: pass 0 only scores, pass 1 is ``k = 0``."""
+        return pass_index - 1
+
+
+@register_policy('soft_random')
+class SoftRandomPolicy(PassPolicy):
+    """Soft random sampling: ``(1 - ratio) * N`` uniform draws with
+    replacement per pass (Cui et al., arXiv 2311.12727), an equal-cost
+    baseline that ignores the scores.
+
+    A sample drawn ``c`` times is trained once with loss weight ``c`` (the
+    same expected gradient as ``c`` separate copies, at the cost of one), so
+    a pass trains the *distinct* draws, about ``N (1 - e^{-(1 - ratio)})``
+    samples. With ``rescale`` the weights are multiplied by ``N / draws``,
+    so the expected gradient of a pass is the full data's. The last
+    ``1 - delta`` of the passes train all samples.
+
+    Args:
+        pruning (PruningPolicy): ``ratio`` sets the draws; ``delta`` and
+            ``rescale`` as for InfoBatch.
+    """
+
+    def __init__(self, pruning: PruningPolicy) -> None:
+        super().__init__(pruning)
+        if len(pruning.ratios) != 1:
+            raise ValueError("policy='soft_random' takes one ratio, got "
+                             f'ratio={list(pruning.ratios)}.')
+
+    def describe(self) -> str:
+        return (f'soft random sampling: {1 - self.pruning.ratios[0]:g} N '
+                'uniform draws with replacement per pass, '
+                + ('rescaled' if self.pruning.rescale else 'weight = draws'))
+
+    def plan(self, table, pass_index, num_passes, seed, layout=None):
+        n = len(table)
+        annealing = pass_index >= num_pruning_epochs(num_passes,
+                                                     self.pruning.delta)
+        if annealing or not self.prunes or not bool(table.seen.any()):
+            return _full_plan(pass_index, n, annealing)
+        generator = torch.Generator().manual_seed(derive_seed(seed,
+                                                              pass_index))
+        draws = max(1, int(math.floor((1 - self.pruning.ratios[0]) * n)))
+        picks = torch.randint(0, n, (draws, ), generator=generator)
+        counts = torch.bincount(picks, minlength=n).float()
+        target = _avoid_batch_of_one(int((counts > 0).sum()), n, layout)
+        missing = torch.nonzero(counts == 0).squeeze(1)
+        extra = target - int((counts > 0).sum())
+        if extra > 0:  # un-prune a random few, weight 1 draw each
+            counts[missing[torch.randperm(missing.numel(),
+                                          generator=generator)[:extra]]] = 1
+        if self.pruning.rescale:
+            counts = counts * (n / counts.sum())
+        kept = torch.nonzero(counts > 0).squeeze(1)
+        return _plan_of(pass_index, kept, counts[kept], n)
+
+
+def build_policy(name: str, pruning: PruningPolicy,
+                 options: Optional[Dict[str, Any]] = None) -> PassPolicy:
+    """The registered policy ``name``, built with ``options``.
+
+    Raises:
+        ValueError: For an unknown name (listing the registered ones).
+    """
+    if name not in POLICIES:
+        raise ValueError(f'policy={name!r} is not registered: use one of '
+                         f'{sorted(POLICIES)}, or register yours with '
+                         'mmib.core.register_policy in a module listed in '
+                         'custom_imports.')
+    return POLICIES[name](pruning, **(options or {}))
