@@ -1,4 +1,5 @@
 """Framework-free InfoBatch maths: plain torch, no MMEngine import."""
+from .budget import SavingsBudget
 from .clock import (PassClock, full_data_steps, iterations_to_cover,
                     scheduler_steps_for_iter)
 from .ledger import SavingsLedger
@@ -13,6 +14,7 @@ from .policies import (POLICIES, InfoBatchPolicy, PassPolicy, RandomPolicy,
 from .state import STATE_VERSION, InfoBatchSnapshot
 
 __all__ = [
+    'SavingsBudget',
     'POLICIES', 'InfoBatchPolicy', 'PassPolicy', 'RandomPolicy', 'SeTaPolicy',
     'SoftRandomPolicy', 'build_policy', 'kmeans_1d', 'register_policy',
     'BatchLayout', 'EpochPlan', 'InfoBatchSnapshot', 'PassClock',

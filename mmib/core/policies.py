@@ -17,9 +17,11 @@ global random state, and so needs no state of its own in a checkpoint
   Datasets", CVPR 2025; the authors' code ``mrazhou/SeTa``), see
   :class:`SeTaPolicy`.
 * ``'soft_random'``: soft random sampling (Cui et al., arXiv 2311.12727):
-  each pass draws ``(1 - ratio) * N`` samples uniformly with replacement,
-  see :class:`SoftRandomPolicy`.
+  uniform draws with replacement, about ``(1 - ratio) * N`` distinct ones
+  per pass, see :class:`SoftRandomPolicy`.
 """
+import copy
+import dataclasses
 import math
 from typing import Any, Callable, Dict, Optional, Type
 
@@ -29,6 +31,8 @@ from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
                       _avoid_batch_of_one, _full_plan, derive_seed,
                       num_pruning_epochs, plan_epoch)
 
+#: the highest ratio a savings budget gives a band (loss weight 20)
+MAX_BUDGET_RATIO = 0.95
 #: policy name -> class
 POLICIES: Dict[str, Type['PassPolicy']] = {}
 
@@ -94,6 +98,20 @@ class PassPolicy:
         """What the policy does, for the log."""
         return f'policy {self.name!r}'
 
+    def ratios_for(self, table: ScoreTable, num_kept: int,
+                   pass_index: int = 1) -> tuple:
+        """The ratios with which a pass keeps about ``num_kept`` samples
+        (for a savings budget). Policies without a rule raise."""
+        raise ValueError(f'policy={self.name!r} does not support '
+                         'target_saving; set its ratio instead.')
+
+    def with_ratios(self, ratios: tuple) -> 'PassPolicy':
+        """This policy with other ratios (same options)."""
+        twin = copy.copy(self)
+        twin.pruning = dataclasses.replace(self.pruning,
+                                           ratios=tuple(ratios))
+        return twin
+
     def state_dict(self) -> Dict[str, Any]:
         """The policy's own state for checkpoints (none here)."""
         return {}
@@ -110,6 +128,26 @@ class InfoBatchPolicy(PassPolicy):
     def describe(self) -> str:
         from .describe import describe_policy
         return describe_policy(self.pruning)
+
+    def ratios_for(self, table: ScoreTable, num_kept: int,
+                   pass_index: int = 1) -> tuple:
+        """Scale the band ratios alike so that ``sum(r_b * n_b)`` prunes
+        ``N - num_kept``, each at most :data:`MAX_BUDGET_RATIO` (a loss
+        weight of 20): where the bands below the thresholds are too small,
+        the pass keeps more and the budget's later passes make up for it."""
+        from .pruning import _bands
+        _, bands = _bands(table, self.pruning)
+        sizes = torch.bincount(bands, minlength=len(self.pruning.ratios) +
+                               1).tolist()
+        ratios = self.pruning.ratios
+        base = sum(r * n for r, n in zip(ratios, sizes))
+        if base <= 0:
+            return ratios
+        scale = (len(table) - num_kept) / base
+        return tuple(
+            min(max(0.0, r * scale), MAX_BUDGET_RATIO,
+                (n - 1) / n if n > 0 else 0.0)
+            for r, n in zip(ratios, sizes))
 
     def plan(self, table, pass_index, num_passes, seed, layout=None):
         return plan_epoch(table, self.pruning, pass_index, num_passes, seed,
@@ -256,6 +294,17 @@ class SeTaPolicy(PassPolicy):
         plan.annealing = annealing
         return plan
 
+    def ratios_for(self, table: ScoreTable, num_kept: int,
+                   pass_index: int = 1) -> tuple:
+        """The subsample fraction ``f`` with ``f * S * window / groups``
+        about ``num_kept`` (``S`` scored samples; the first pruning pass
+        has no window), at most 1."""
+        scored = max(1, int(table.seen.sum()))
+        window = (self.window / self.num_groups
+                  if self._pruning_step(pass_index) > 0 else 1.0)
+        fraction = min(1.0, num_kept / (scored * window))
+        return (max(0.0, 1.0 - fraction), )
+
     @staticmethod
     def _pruning_step(pass_index: int) -> int:
         """``k`` of the window: pass 0 only scores, pass 1 is ``k = 0``."""
@@ -264,20 +313,19 @@ class SeTaPolicy(PassPolicy):
 
 @register_policy('soft_random')
 class SoftRandomPolicy(PassPolicy):
-    """Soft random sampling: ``(1 - ratio) * N`` uniform draws with
-    replacement per pass (Cui et al., arXiv 2311.12727), an equal-cost
-    baseline that ignores the scores.
+    """Soft random sampling: uniform draws with replacement per pass (Cui et
+    al., arXiv 2311.12727), an equal-cost baseline that ignores the scores.
 
-    A sample drawn ``c`` times is trained once with loss weight ``c`` (the
-    same expected gradient as ``c`` separate copies, at the cost of one), so
-    a pass trains the *distinct* draws, about ``N (1 - e^{-(1 - ratio)})``
-    samples. With ``rescale`` the weights are multiplied by ``N / draws``,
-    so the expected gradient of a pass is the full data's. The last
-    ``1 - delta`` of the passes train all samples.
+    ``ratio`` is, as for the other policies, the (expected) fraction of the
+    samples a pass leaves out: the pass makes ``m = -N ln(ratio)`` draws, of
+    which about ``N (1 - ratio)`` are distinct. A sample drawn ``c`` times is
+    trained once with loss weight ``c`` (the expected gradient of ``c``
+    copies, at the cost of one). With ``rescale`` the weights are multiplied
+    by ``N / m``, so the expected gradient of a pass is the full data's. The
+    last ``1 - delta`` of the passes train all samples.
 
     Args:
-        pruning (PruningPolicy): ``ratio`` sets the draws; ``delta`` and
-            ``rescale`` as for InfoBatch.
+        pruning (PruningPolicy): ``ratio``, ``delta`` and ``rescale``.
     """
 
     def __init__(self, pruning: PruningPolicy) -> None:
@@ -286,8 +334,17 @@ class SoftRandomPolicy(PassPolicy):
             raise ValueError("policy='soft_random' takes one ratio, got "
                              f'ratio={list(pruning.ratios)}.')
 
+    def draws(self, num_samples: int) -> int:
+        """Draws of a pass: ``-N ln(ratio)``."""
+        return max(1, round(-num_samples * math.log(self.pruning.ratios[0])))
+
+    def ratios_for(self, table: ScoreTable, num_kept: int,
+                   pass_index: int = 1) -> tuple:
+        """``ratio = 1 - num_kept / N`` (the expected distinct count)."""
+        return (min(0.999, max(0.0, 1 - num_kept / len(table))), )
+
     def describe(self) -> str:
-        return (f'soft random sampling: {1 - self.pruning.ratios[0]:g} N '
+        return (f'soft random sampling: -N ln({self.pruning.ratios[0]:g}) '
                 'uniform draws with replacement per pass, '
                 + ('rescaled' if self.pruning.rescale else 'weight = draws'))
 
@@ -299,7 +356,7 @@ class SoftRandomPolicy(PassPolicy):
             return _full_plan(pass_index, n, annealing)
         generator = torch.Generator().manual_seed(derive_seed(seed,
                                                               pass_index))
-        draws = max(1, int(math.floor((1 - self.pruning.ratios[0]) * n)))
+        draws = self.draws(n)
         picks = torch.randint(0, n, (draws, ), generator=generator)
         counts = torch.bincount(picks, minlength=n).float()
         target = _avoid_batch_of_one(int((counts > 0).sum()), n, layout)

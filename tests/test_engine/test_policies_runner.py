@@ -9,7 +9,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from conftest import (PROBE_CONFIG, demo_config, get_hook, run, run_command,
+from mmengine.runner import Runner
+
+from conftest import (PROBE_CONFIG, REPO, demo_config, get_hook,
+                      needs_fashion_mnist, run, run_command,
                       state_dicts_close)
 
 POLICY_SETTINGS = {
@@ -122,3 +125,42 @@ def test_a_policy_registered_from_custom_imports_trains(tmp_path):
     assert len(trained) == 64  # half of each of the 2 passes
     from mmib.core import POLICIES
     POLICIES.pop('every_other_test', None)
+
+
+@pytest.mark.parametrize('name', ['infobatch', 'random', 'soft_random'])
+def test_target_saving_on_digits_lands_near_the_target(name, tmp_path):
+    runner = run(demo_config(str(tmp_path), epochs=10, num_samples=256,
+                             infobatch=dict(policy=name, ratio=0.5,
+                                            target_saving=0.3)))
+    hook = get_hook(runner, 'InfoBatchHook')
+    saved = hook.savings()['saved_samples']
+    assert abs(saved - 0.3) < 0.03, saved  # within a batch per pass
+    assert 'against a target saving of 30.0%' in hook.summary()
+
+
+def test_an_unreachable_target_is_named_before_training(tmp_path):
+    with pytest.raises(ValueError, match=r'target_saving=0\.9 cannot be '
+                       'reached'):
+        run(demo_config(str(tmp_path), epochs=4, num_samples=64,
+                        infobatch=dict(target_saving=0.9)))
+
+
+@pytest.mark.fashion_mnist
+@needs_fashion_mnist
+def test_target_saving_on_the_fashion_mnist_config_trains_60_percent(
+        tmp_path):
+    """target_saving=0.4 on the Fashion-MNIST benchmark config as it is
+    (25 epochs, 4,000 images; validation off) trains 60% +- 1% of the full
+    run's samples."""
+    run_command([sys.executable, 'tools/prepare_fashion_mnist.py'])
+    cfg = Config.fromfile(osp.join(REPO, 'configs', 'fashion_mnist',
+                                   'smallcnn_fashion-mnist-4k_infobatch.py'))
+    cfg.work_dir = str(tmp_path)
+    cfg.train_cfg.val_interval = 100
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.custom_hooks = [dict(type='InfoBatchHook', target_saving=0.4)]
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    savings = get_hook(runner, 'InfoBatchHook').savings()
+    assert savings['samples_full'] == 25 * 4000
+    assert abs(savings['samples_trained'] / 100000 - 0.6) <= 0.01, savings

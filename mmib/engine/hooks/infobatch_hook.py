@@ -19,7 +19,7 @@ from mmengine.registry import HOOKS
 from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (EpochPlan, InfoBatchSnapshot, PassClock, PruningPolicy,
-                     SavingsLedger, ScoreTable, build_policy,
+                     SavingsBudget, SavingsLedger, ScoreTable, build_policy,
                      check_score_momentum, pass_statistics, projected_saving)
 from ...core.describe import (describe_pass, describe_savings,
                               describe_schedule)
@@ -91,6 +91,11 @@ class InfoBatchHook(Hook):
         policy_options (dict, optional): Settings of the policy, e.g.
             ``dict(num_groups=5, window_scale=0.9)`` for ``'seta'``.
             Defaults to None.
+        target_saving (float, optional): Save this fraction of the full
+            run's forward/backward passes instead of setting the pruned
+            count by ``ratio`` (:class:`~mmib.core.SavingsBudget`); each
+            pruning pass's count follows the budget, the policy weights
+            by its own rule. Defaults to None.
     """
 
     # after ParamSchedulerHook (LOW, 70): the clock adds its scheduler steps
@@ -109,7 +114,8 @@ class InfoBatchHook(Hook):
                  rescale: bool = True,
                  policy: str = 'infobatch',
                  unweighted_losses: Sequence[str] = (),
-                 policy_options: Optional[dict] = None) -> None:
+                 policy_options: Optional[dict] = None,
+                 target_saving: Optional[float] = None) -> None:
         ratios = (tuple(ratio) if isinstance(ratio, (list, tuple)) else
                   (ratio, ))
         self.policy = PruningPolicy(
@@ -117,6 +123,11 @@ class InfoBatchHook(Hook):
             quantiles=check_quantiles(quantiles), rescale=rescale,
             selection=policy)
         self.selector = build_policy(policy, self.policy, policy_options)
+        self.budget = (None if target_saving is None else
+                       SavingsBudget(target_saving))
+        if self.budget is not None and not self.selector.prunes:
+            raise ValueError('target_saving needs a ratio above 0 (its '
+                             'bands set the shape the budget scales).')
         warning = large_weight_warning(ratios, rescale)
         if warning is not None:
             print_log(warning, logger='current', level=logging.WARNING)
@@ -176,6 +187,12 @@ class InfoBatchHook(Hook):
         self.driver = driver = build_pass_driver(runner, self.policy.delta,
                                                  runner.logger.info)
         self.table = ScoreTable(driver.num_samples, self.score_momentum)
+        if self.budget is not None:
+            if getattr(driver.sampler, 'num_repeats', 1) > 1:
+                raise ValueError('target_saving does not support '
+                                 "RepeatAugSampler's repeated copies yet; "
+                                 'set ratio instead.')
+            self.budget.check(driver.num_passes, driver.num_pruning_passes)
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         # a one-sample last batch only breaks BatchNorm: keep the pruned
@@ -250,7 +267,7 @@ class InfoBatchHook(Hook):
         if resumed is not None and resumed.epoch == pass_index:
             plan = resumed  # continue an interrupted pass where it stopped
         else:
-            plan = self.selector.plan(
+            plan = self._pass_policy(pass_index).plan(
                 self.table, pass_index, driver.num_passes, self.seed,
                 driver.layout if self.avoid_batch_of_one else None)
             self.clock.start_pass(pass_index)
@@ -268,6 +285,19 @@ class InfoBatchHook(Hook):
                           driver.full_pass_len, self.clock.pass_iter))
         if not self.clock.pass_iter:  # a new pass, not a resumed one
             self._visualize_pass(runner, pass_index, plan)
+
+    def _pass_policy(self, pass_index: int):
+        """The policy of this pass: with a savings budget, its ratios set
+        for the count the budget leaves this pass."""
+        driver = self.driver
+        if self.budget is None or not bool(self.table.seen.any()) or \
+                pass_index >= driver.num_pruning_passes:
+            return self.selector
+        kept = self.budget.kept_for_pass(
+            pass_index, len(self.table), driver.num_passes,
+            driver.num_pruning_passes, self.ledger.samples_trained)
+        return self.selector.with_ratios(
+            self.selector.ratios_for(self.table, kept, pass_index))
 
     def _visualize_pass(self, runner, pass_index: int,
                         plan: EpochPlan) -> None:
@@ -367,6 +397,13 @@ class InfoBatchHook(Hook):
         self._flush_scores()
         self._release_model()
         runner.logger.info(f'InfoBatch finished: {self.summary()}')
+        saved = self.savings()['saved_samples']
+        if self.budget is not None and abs(saved - self.budget.target) > 0.01:
+            runner.logger.warning(
+                f'InfoBatch: saved {saved:.1%} where target_saving='
+                f'{self.budget.target} was asked: the policy could not prune '
+                'as many samples in some passes (InfoBatch prunes only '
+                'below-threshold samples, each band keeps one).')
 
     def before_val(self, runner) -> None:
         """Leave the model as it was after a training step that raised
@@ -402,8 +439,11 @@ class InfoBatchHook(Hook):
         return self.ledger.savings(len(self.table), fraction)
 
     def summary(self) -> str:
-        """One line on the savings."""
-        return describe_savings(self.savings())
+        """One line on the savings (and the target, with a budget)."""
+        text = describe_savings(self.savings())
+        if self.budget is not None:
+            text += f' against a target saving of {self.budget.target:.1%}'
+        return text
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Write the message hub as plain data and add the hook's snapshot,

@@ -1,0 +1,73 @@
+"""A savings budget: ``InfoBatchHook(target_saving=0.4)``.
+
+Instead of a ratio, the user says how much to save: the whole run (its first,
+scoring pass and its annealing passes included) trains ``1 - target_saving``
+of the full run's forward/backward passes. Before each pruning pass the
+budget gives the number of samples that pass keeps: what is left of the
+budget, less the passes that train everything, shared by the pruning passes
+left. Adapting pass by pass lands within one batch per pass of the target
+whatever each pass's rounding or BatchNorm un-pruning did. The policy then
+sets its own ratio for that count (:meth:`PassPolicy.ratios_for`) and weights
+by its own rule.
+"""
+import math
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class SavingsBudget:
+    """The saved fraction a run aims at.
+
+    Args:
+        target (float): Fraction of the full run's forward/backward passes
+            to save, in ``(0, 1)``.
+    """
+
+    target: float
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target, bool) or not isinstance(
+                self.target, (int, float)) or not 0 < self.target < 1:
+            raise ValueError(
+                f'target_saving={self.target!r} must be a fraction in (0, 1) '
+                'of the full run\'s forward/backward passes, e.g. 0.4.')
+
+    def check(self, num_passes: float, num_pruning_passes: int,
+              full_passes: float = 1.0) -> None:
+        """Raise if the schedule cannot save this much.
+
+        Args:
+            num_passes (float): Passes of the run.
+            num_pruning_passes (int): Passes that may prune (``delta``).
+            full_passes (float): Passes that train everything besides the
+                annealing ones (the first, scoring pass).
+        """
+        prunable = num_pruning_passes - full_passes
+        best = max(0.0, prunable) / num_passes
+        if self.target >= best:
+            raise ValueError(
+                f'target_saving={self.target} cannot be reached: of '
+                f'{num_passes:g} passes, {max(0, prunable):g} may prune '
+                f'(the first only scores the samples and the last '
+                f'{num_passes - num_pruning_passes:g} anneal), so even '
+                f'pruning all of them saves at most {best:.1%}. Lower '
+                'target_saving, raise delta, or train longer.')
+
+    def kept_for_pass(self, pass_index: int, num_samples: int,
+                      num_passes: float, num_pruning_passes: int,
+                      samples_trained: int) -> int:
+        """Samples pruning pass ``pass_index`` keeps.
+
+        Args:
+            pass_index (int): The pass (0-based), a pruning one.
+            num_samples (int): Samples of one full pass.
+            num_passes (float): Passes of the run.
+            num_pruning_passes (int): Passes that may prune.
+            samples_trained (int): Samples trained so far.
+        """
+        budget = (1 - self.target) * num_samples * num_passes
+        annealing = max(0.0, num_passes - num_pruning_passes)
+        pruning_left = max(1, num_pruning_passes - pass_index)
+        share = (budget - samples_trained - annealing * num_samples) / \
+            pruning_left
+        return int(min(num_samples, max(1, math.floor(share + 0.5))))
