@@ -10,6 +10,7 @@ import math
 import os
 import os.path as osp
 import socket
+import sys
 import subprocess
 from typing import List, Optional
 
@@ -286,3 +287,31 @@ needs_fashion_mnist = pytest.mark.skipif(
     not osp.exists(osp.join(DEBIAN_DATA, 'train-images-idx3-ubyte.gz')),
     reason='needs `apt-get install -y dataset-fashion-mnist` (.ci/run '
     'installs it)')
+
+
+# -- 2-process gloo runs of tools/train.py with the probe hook ---------------
+def train_two_ranks(work_dir: str, *options: str,
+                    resume: Optional[str] = None) -> List[dict]:
+    """torchrun 2 CPU processes of tools/train.py on the probe config;
+    returns both ranks' probe records (``tests/ddp_probe.py``)."""
+    args = [sys.executable, '-m', 'torch.distributed.run', '--standalone',
+            '--nproc_per_node=2', 'tools/train.py', PROBE_CONFIG,
+            '--launcher', 'pytorch', '--work-dir', work_dir]
+    if resume:
+        args += ['--resume', resume]
+    if options:
+        args += ['--cfg-options', *options]
+    run_command(args, timeout=600)
+    return [torch.load(osp.join(work_dir, f'probe_rank{r}.pt'))
+            for r in (0, 1)]
+
+
+def assert_ranks_agree(ranks: List[dict]) -> None:
+    """Same kept lists and scores on both ranks, which together train the
+    kept list; the same savings, and some saved."""
+    for e0, e1 in zip(ranks[0]['epochs'], ranks[1]['epochs']):
+        assert torch.equal(e0['kept'], e1['kept'])
+        assert torch.equal(e0['scores'], e1['scores'])
+        assert set(e0['trained'] + e1['trained']) == set(e0['kept'].tolist())
+    assert ranks[0]['savings'] == ranks[1]['savings']
+    assert ranks[0]['savings']['saved_samples'] > 0

@@ -11,9 +11,9 @@ from mmengine.config import Config
 
 from mmengine.runner import Runner
 
-from conftest import (PROBE_CONFIG, REPO, demo_config, get_hook,
+from conftest import (REPO, assert_ranks_agree, demo_config, get_hook,
                       needs_fashion_mnist, run, run_command,
-                      state_dicts_close)
+                      state_dicts_close, train_two_ranks)
 
 POLICY_SETTINGS = {
     'seta': dict(policy='seta', ratio=0.3,
@@ -81,19 +81,7 @@ def test_two_gloo_processes_agree(name, tmp_path):
     settings = POLICY_SETTINGS[name]
     options = [f'custom_hooks.0.policy={name}',
                f"custom_hooks.0.ratio={settings['ratio']}"]
-    run_command([
-        sys.executable, '-m', 'torch.distributed.run', '--standalone',
-        '--nproc_per_node=2', 'tools/train.py', PROBE_CONFIG, '--launcher',
-        'pytorch', '--work-dir', work_dir, '--cfg-options', *options
-    ], timeout=600)
-    ranks = [torch.load(osp.join(work_dir, f'probe_rank{r}.pt'))
-             for r in (0, 1)]
-    for e0, e1 in zip(ranks[0]['epochs'], ranks[1]['epochs']):
-        assert torch.equal(e0['kept'], e1['kept'])
-        assert torch.equal(e0['scores'], e1['scores'])
-        assert set(e0['trained'] + e1['trained']) == set(e0['kept'].tolist())
-    assert ranks[0]['savings'] == ranks[1]['savings']
-    assert ranks[0]['savings']['saved_samples'] > 0
+    assert_ranks_agree(train_two_ranks(work_dir, *options))
 
 
 def test_a_policy_registered_from_custom_imports_trains(tmp_path):
