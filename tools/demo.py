@@ -50,7 +50,12 @@ def main() -> None:
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument('--data-src', default=DEFAULT_SRC,
                         help='folder with the Fashion-MNIST *-ubyte.gz files')
+    parser.add_argument('--threads', type=int, default=2,
+                        help='torch threads, fixed so that a rerun prints the '
+                        'same accuracies on any machine (default: 2)')
     args = parser.parse_args()
+    import torch
+    torch.set_num_threads(args.threads)
     # a fresh folder per invocation: earlier runs are never overwritten
     root = osp.abspath(
         osp.join(args.work_dir, time.strftime('%Y%m%d_%H%M%S')))

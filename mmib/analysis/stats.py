@@ -58,6 +58,20 @@ class PairedComparison:
     t: float
     significant: bool
 
+    @property
+    def ci95(self) -> Tuple[float, float]:
+        """The two-sided 95% confidence interval of the mean difference
+        (``mean +- t * sd / sqrt(n)``; unbounded for one pair)."""
+        if self.n < 2:
+            return (-math.inf, math.inf)
+        half = t_critical_95(self.n - 1) * self.sd / math.sqrt(self.n)
+        return (self.mean - half, self.mean + half)
+
+    def within(self, margin: float) -> bool:
+        """Whether the whole interval lies within ``+- margin``."""
+        low, high = self.ci95
+        return -margin <= low and high <= margin
+
     def verdict(self, better: str, worse: str, same: str) -> str:
         """One of the three words, by sign and significance."""
         if not self.significant:

@@ -145,6 +145,17 @@ ARMS = {
             dict(ratio=0.5, policy='random', rescale=False)),
         Arm('infobatch_norescale', 'InfoBatch, no rescale',
             dict(ratio=0.5, rescale=False)),
+        # the same budget for every policy: 40% of the full run's passes
+        Arm('infobatch_t40', 'InfoBatch, target 40%',
+            dict(ratio=0.5, target_saving=0.4)),
+        Arm('seta_t40', 'SeTa, target 40%',
+            dict(ratio=0.3, policy='seta', target_saving=0.4)),
+        Arm('soft_random_t40', 'soft random, target 40%',
+            dict(ratio=0.5, policy='soft_random', target_saving=0.4)),
+        Arm('random_t40', 'random pruning, rescaled, target 40%',
+            dict(ratio=0.5, policy='random', target_saving=0.4)),
+        Arm('shorter_t40', 'full data, shorter schedule, 40% saved',
+            equal_cost_of='infobatch_t40'),
     )
 }
 

@@ -5,6 +5,9 @@ from ..analysis.stats import describe, paired_comparison
 
 #: the arms that cost what InfoBatch costs
 EQUAL_COST = ('shorter', 'random', 'random_norescale')
+#: a policy arm is "lossless" only where the paired 95% interval of
+#: (arm - full) lies within this many top-1 points, stated up front
+LOSSLESS_MARGIN = 0.3
 
 
 def _by_arm(results: Sequence[dict]) -> Dict[str, List[dict]]:
@@ -50,54 +53,88 @@ def _metric(rows: Sequence[dict]) -> Dict[int, float]:
     return {r['seed']: r['top1'] for r in rows}
 
 
-def paired_table(results: Sequence[dict], labels: Dict[str, str]) -> str:
-    """Paired (same-seed) differences of top-1: every arm against the full
-    run, and InfoBatch against each equal-cost baseline."""
-    arms = _by_arm(results)
+def _pairs(arms: Dict[str, List[dict]]) -> List[tuple]:
+    """Every arm against the full run; every pruning arm against the
+    equal-cost arms of its budget (``shorter*``, random arms)."""
     pairs = [(a, 'full') for a in arms if a != 'full' and 'full' in arms]
-    if 'infobatch' in arms:
-        pairs += [('infobatch', b) for b in (*EQUAL_COST,
-                                             'infobatch_norescale')
-                  if b in arms]
+    for a in _policy_arms(arms):
+        pairs += [(a, b) for b in _baselines_of(a, arms)]
+    if 'infobatch' in arms and 'infobatch_norescale' in arms:
+        pairs.append(('infobatch', 'infobatch_norescale'))
+    return pairs
+
+
+def _policy_arms(arms) -> List[str]:
+    return [a for a in arms
+            if a.startswith(('infobatch', 'seta', 'soft_random'))
+            and 'norescale' not in a]
+
+
+def _baselines_of(arm: str, arms) -> List[str]:
+    suffix = arm[len(arm.split('_t')[0]):] if '_t' in arm else ''
+    names = [f'{b}{suffix}' for b in EQUAL_COST]
+    return [b for b in names if b in arms and b != arm]
+
+
+def _interval(c) -> str:
+    low, high = c.ci95
+    return '—' if c.n < 2 else f'[{low:+.2f}, {high:+.2f}]'
+
+
+def paired_table(results: Sequence[dict], labels: Dict[str, str]) -> str:
+    """Paired (same-seed) differences of top-1 with their 95% intervals:
+    every arm against the full run, each pruning arm against its equal-cost
+    baselines."""
+    arms = _by_arm(results)
     lines = [
         '| comparison (same seeds) | pairs | top-1 difference, mean ± sd '
-        '(points) | t | significant (95%) |', '|---|---|---|---|---|'
+        '(points) | 95% CI | t | significant (95%) |',
+        '|---|---|---|---|---|---|'
     ]
-    for a, b in pairs:
+    for a, b in _pairs(arms):
         c = paired_comparison(_metric(arms[a]), _metric(arms[b]))
         t = f'{c.t:+.2f}' if c.n > 1 else '—'
         lines.append(
             f'| {labels.get(a, a)} − {labels.get(b, b)} | {c.n} '
-            f'| {c.mean:+.2f} ± {c.sd:.2f} | {t} '
+            f'| {c.mean:+.2f} ± {c.sd:.2f} | {_interval(c)} | {t} '
             f"| {'yes' if c.significant else 'no'} |")
     return '\n'.join(lines)
 
 
-def verdict(results: Sequence[dict], labels: Dict[str, str]) -> str:
-    """The plain-words verdict on InfoBatch for one schedule."""
+def verdict(results: Sequence[dict], labels: Dict[str, str],
+            margin: float = LOSSLESS_MARGIN) -> str:
+    """Plain words, one sentence per pruning arm: *lossless* only where
+    the paired 95% interval against the full run lies within ``+- margin``
+    points; *ahead of* / *behind* a baseline only where the interval lies
+    above / below 0; otherwise *not shown*."""
     arms = _by_arm(results)
-    if 'infobatch' not in arms or 'full' not in arms:
-        return 'Verdict: needs the full and the InfoBatch arms.'
-    ib = _metric(arms['infobatch'])
-    c = paired_comparison(ib, _metric(arms['full']))
-    if c.n < 2:
-        return (f'Verdict: none with one seed ({c.mean:+.2f} points against '
-                'the full run); run several seeds for a test.')
-    if c.significant and c.mean < 0:
-        parts = [f'InfoBatch is not lossless here: {c.mean:+.2f} points '
-                 f'against the full run (t={c.t:+.2f}, {c.n} seeds)']
-    else:
-        parts = [f'InfoBatch is lossless here within the seed noise '
-                 f'({c.mean:+.2f} points against the full run, t={c.t:+.2f}, '
-                 f'{c.n} seeds)']
-    for b in EQUAL_COST:
-        if b not in arms:
+    if 'full' not in arms or not _policy_arms(arms):
+        return 'Verdict: needs the full arm and a pruning arm.'
+    sentences = []
+    for arm in _policy_arms(arms):
+        name = labels.get(arm, arm)
+        c = paired_comparison(_metric(arms[arm]), _metric(arms['full']))
+        if c.n < 2:
+            sentences.append(f'{name}: none with one seed ({c.mean:+.2f} '
+                             'points against the full run)')
             continue
-        cb = paired_comparison(ib, _metric(arms[b]))
-        word = cb.verdict('ahead of', 'behind', 'no different from')
-        parts.append(f'{word} {labels.get(b, b)} ({cb.mean:+.2f} points, '
-                     f't={cb.t:+.2f})')
-    return 'Verdict: ' + '; '.join(parts) + '.'
+        if c.within(margin):
+            head = f'{name} is lossless within ±{margin:g} points'
+        elif c.ci95[1] < -margin:
+            head = f'{name} is not lossless (a loss beyond {margin:g} points)'
+        else:
+            head = f'{name} is not shown lossless at ±{margin:g} points'
+        parts = [f'{head}: {c.mean:+.2f} {_interval(c)} against the full '
+                 f'run ({c.n} seeds)']
+        for b in _baselines_of(arm, arms):
+            cb = paired_comparison(_metric(arms[arm]), _metric(arms[b]))
+            low, high = cb.ci95
+            word = ('ahead of' if low > 0 else
+                    'behind' if high < 0 else 'not shown ahead of')
+            parts.append(f'{word} {labels.get(b, b)} ({cb.mean:+.2f} '
+                         f'{_interval(cb)})')
+        sentences.append('; '.join(parts))
+    return 'Verdict: ' + '. '.join(sentences) + '.'
 
 
 def schedule_report(title: str, results: Sequence[dict],

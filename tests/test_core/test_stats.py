@@ -67,6 +67,34 @@ def test_report_tables_and_verdict():
     assert '| InfoBatch | 3 | 89.50 ± 0.56 | 700 | 30.0% | 72 | 7.2 | 0.93 |' \
         in table
     paired = paired_table(_results(), labels)
-    assert '| InfoBatch − full data | 3 | -1.00 ± 0.10 |' in paired
+    # mean -1.00, sd 0.10, 3 pairs: -1.00 +- 4.303 * 0.10 / sqrt(3)
+    assert '| InfoBatch − full data | 3 | -1.00 ± 0.10 | [-1.25, -0.75] |' \
+        in paired
     text = verdict(_results(), labels)
-    assert 'not lossless' in text and 'ahead of shorter schedule' in text
+    assert 'InfoBatch is not lossless (a loss beyond 0.3 points)' in text
+    assert 'ahead of shorter schedule (+0.97' in text
+
+
+def test_lossless_only_inside_the_margin_and_ahead_only_above_zero():
+    labels = dict(full='full', infobatch='IB', shorter='short')
+    rows = []
+    # IB - full: 0.1, -0.1, 0.0, 0.05, -0.05 (CI about +-0.1): lossless;
+    # IB - short: 0.2, -0.3, 0.4, -0.2, 0.1: not shown ahead
+    for seed, (d_full, d_short) in enumerate([(0.1, 0.2), (-0.1, -0.3),
+                                              (0.0, 0.4), (0.05, -0.2),
+                                              (-0.05, 0.1)]):
+        rows += [dict(arm='full', seed=seed, top1=90.0, samples=10,
+                      iters=1, train_seconds=1.0),
+                 dict(arm='infobatch', seed=seed, top1=90.0 + d_full,
+                      samples=7, iters=1, train_seconds=1.0),
+                 dict(arm='shorter', seed=seed, top1=90.0 + d_full - d_short,
+                      samples=7, iters=1, train_seconds=1.0)]
+    text = verdict(rows, labels)
+    assert 'IB is lossless within ±0.3 points' in text
+    assert 'not shown ahead of short' in text
+    # a drop of 0.85 over 3 seeds with a wide interval is not "lossless"
+    wide = [r for r in rows if r['seed'] < 3]
+    for r in wide:
+        if r['arm'] == 'infobatch':
+            r['top1'] = 90.0 - 0.85 + 0.3 * (r['seed'] - 1)
+    assert 'IB is not shown lossless at ±0.3 points' in verdict(wide, labels)

@@ -43,8 +43,9 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path):
     assert all('not trained again' in line for line in lines)
     with pytest.raises(ValueError, match="unknown arms \\['nope'\\]"):
         run_arms(FASHION, schedule, ['nope'], [0], root)
-    assert set(ARMS) == {'full', 'infobatch', 'shorter', 'random',
-                         'random_norescale', 'infobatch_norescale'}
+    assert {'full', 'infobatch', 'shorter', 'random', 'random_norescale',
+            'infobatch_norescale', 'infobatch_t40', 'seta_t40',
+            'soft_random_t40', 'random_t40', 'shorter_t40'} == set(ARMS)
 
 
 @pytest.mark.fashion_mnist
