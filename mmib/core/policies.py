@@ -68,6 +68,9 @@ class PassPolicy:
     """
 
     name = 'base'
+    #: whether the annealing passes also train a subset (a savings budget
+    #: then shares itself over them too)
+    prunes_when_annealing = False
 
     def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
         if options:
@@ -99,7 +102,7 @@ class PassPolicy:
         return f'policy {self.name!r}'
 
     def ratios_for(self, table: ScoreTable, num_kept: int,
-                   pass_index: int = 1) -> tuple:
+                   pass_index: int = 1, annealing: bool = False) -> tuple:
         """The ratios with which a pass keeps about ``num_kept`` samples
         (for a savings budget). Policies without a rule raise."""
         raise ValueError(f'policy={self.name!r} does not support '
@@ -130,7 +133,7 @@ class InfoBatchPolicy(PassPolicy):
         return describe_policy(self.pruning)
 
     def ratios_for(self, table: ScoreTable, num_kept: int,
-                   pass_index: int = 1) -> tuple:
+                   pass_index: int = 1, annealing: bool = False) -> tuple:
         """Scale the band ratios alike so that ``sum(r_b * n_b)`` prunes
         ``N - num_kept``, each at most :data:`MAX_BUDGET_RATIO` (a loss
         weight of 20): where the bands below the thresholds are too small,
@@ -232,6 +235,8 @@ class SeTaPolicy(PassPolicy):
             ``(0, 1]``. Defaults to 0.9.
     """
 
+    prunes_when_annealing = True  # the authors' partial annealing
+
     def __init__(self, pruning: PruningPolicy, num_groups: int = 5,
                  window_scale: float = 0.9) -> None:
         super().__init__(pruning)
@@ -295,13 +300,14 @@ class SeTaPolicy(PassPolicy):
         return plan
 
     def ratios_for(self, table: ScoreTable, num_kept: int,
-                   pass_index: int = 1) -> tuple:
+                   pass_index: int = 1, annealing: bool = False) -> tuple:
         """The subsample fraction ``f`` with ``f * S * window / groups``
         about ``num_kept`` (``S`` scored samples; the first pruning pass
         has no window), at most 1."""
         scored = max(1, int(table.seen.sum()))
         window = (self.window / self.num_groups
-                  if self._pruning_step(pass_index) > 0 else 1.0)
+                  if self._pruning_step(pass_index) > 0 and not annealing
+                  else 1.0)
         fraction = min(1.0, num_kept / (scored * window))
         return (max(0.0, 1.0 - fraction), )
 
@@ -339,7 +345,7 @@ class SoftRandomPolicy(PassPolicy):
         return max(1, round(-num_samples * math.log(self.pruning.ratios[0])))
 
     def ratios_for(self, table: ScoreTable, num_kept: int,
-                   pass_index: int = 1) -> tuple:
+                   pass_index: int = 1, annealing: bool = False) -> tuple:
         """``ratio = 1 - num_kept / N`` (the expected distinct count)."""
         return (min(0.999, max(0.0, 1 - num_kept / len(table))), )
 

@@ -115,7 +115,8 @@ def test_a_policy_registered_from_custom_imports_trains(tmp_path):
     POLICIES.pop('every_other_test', None)
 
 
-@pytest.mark.parametrize('name', ['infobatch', 'random', 'soft_random'])
+@pytest.mark.parametrize('name', ['infobatch', 'random', 'soft_random',
+                                  'seta'])
 def test_target_saving_on_digits_lands_near_the_target(name, tmp_path):
     runner = run(demo_config(str(tmp_path), epochs=10, num_samples=256,
                              infobatch=dict(policy=name, ratio=0.5,

@@ -10,6 +10,7 @@ in/out (:mod:`~mmib.engine.checkpoint_io`) and the resume plan
 (:mod:`~mmib.engine.resume`).
 """
 import logging
+import math
 from typing import List, Optional, Sequence, Union
 
 from mmengine.hooks import Hook, LoggerHook
@@ -192,7 +193,7 @@ class InfoBatchHook(Hook):
                 raise ValueError('target_saving does not support '
                                  "RepeatAugSampler's repeated copies yet; "
                                  'set ratio instead.')
-            self.budget.check(driver.num_passes, driver.num_pruning_passes)
+            self.budget.check(driver.num_passes, self._budget_passes())
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
         # a one-sample last batch only breaks BatchNorm: keep the pruned
@@ -288,16 +289,25 @@ class InfoBatchHook(Hook):
 
     def _pass_policy(self, pass_index: int):
         """The policy of this pass: with a savings budget, its ratios set
-        for the count the budget leaves this pass."""
-        driver = self.driver
+        for the count the budget leaves this pass (over the annealing
+        passes too for a policy that prunes there, as SeTa does)."""
+        driver, selector = self.driver, self.selector
+        last = self._budget_passes()
         if self.budget is None or not bool(self.table.seen.any()) or \
-                pass_index >= driver.num_pruning_passes:
-            return self.selector
-        kept = self.budget.kept_for_pass(
-            pass_index, len(self.table), driver.num_passes,
-            driver.num_pruning_passes, self.ledger.samples_trained)
-        return self.selector.with_ratios(
-            self.selector.ratios_for(self.table, kept, pass_index))
+                pass_index >= last:
+            return selector
+        kept = self.budget.kept_for_pass(pass_index, len(self.table),
+                                         driver.num_passes, last,
+                                         self.ledger.samples_trained)
+        return selector.with_ratios(selector.ratios_for(
+            self.table, kept, pass_index,
+            pass_index >= driver.num_pruning_passes))
+
+    def _budget_passes(self) -> int:
+        """The passes a savings budget sets the count of."""
+        if self.selector.prunes_when_annealing:
+            return math.ceil(self.driver.num_passes)
+        return self.driver.num_pruning_passes
 
     def _visualize_pass(self, runner, pass_index: int,
                         plan: EpochPlan) -> None:
