@@ -285,7 +285,7 @@ def test_core_imports_no_framework():
                 continue
             for module in modules:
                 assert module.split('.')[0] in {
-                    'math', 'dataclasses', 'typing', 'numpy', 'torch'
+                    'copy', 'math', 'dataclasses', 'typing', 'numpy', 'torch'
                 }, f'{name} imports {module}'
 
 
