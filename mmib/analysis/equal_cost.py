@@ -17,7 +17,8 @@ from typing import Optional, Tuple
 import torch
 from mmengine.config import Config
 
-CHECKPOINT_KEY = 'infobatch'
+from ..core.state import CHECKPOINT_KEY
+
 # parameter-scheduler settings counted in epochs/iterations
 _TIME_KEYS = ('begin', 'end', 'T_max', 'step_size', 'total_steps')
 

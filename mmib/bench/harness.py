@@ -90,24 +90,41 @@ class Schedule:
 
     Args:
         name (str): Short name (a folder name).
-        epochs (int): Epochs of the full run.
-        num_train (int): Training images (the first ``num_train``).
+        length (int): Epochs (or iterations) of the full run.
+        num_train (int): Training samples (the first ``num_train``).
+        by_epoch (bool): Whether ``length`` counts epochs of an
+            ``EpochBasedTrainLoop`` with a warm-up scheduler followed by a
+            cosine one (the classification configs), or iterations of an
+            ``IterBasedTrainLoop`` with a warm-up followed by a decay that
+            ends at the last iteration (the segmentation config).
+            Defaults to True.
     """
 
     name: str
-    epochs: int
+    length: int
     num_train: int
+    by_epoch: bool = True
+
+    @property
+    def unit(self) -> str:
+        """``'epochs'`` or ``'iterations'``."""
+        return 'epochs' if self.by_epoch else 'iterations'
 
     def options(self) -> dict:
         """Config overrides of the benchmark configs for this schedule."""
-        e = self.epochs
-        return {
-            'train_cfg.max_epochs': e,
-            'train_cfg.val_interval': e,
-            'param_scheduler.1.T_max': e - 1,
-            'param_scheduler.1.end': e,
-            'default_hooks.checkpoint.interval': e,
+        n = self.length
+        common = {
+            'train_cfg.val_interval': n,
+            'param_scheduler.1.end': n,
+            'default_hooks.checkpoint.interval': n,
             'train_dataloader.dataset.indices': self.num_train,
+        }
+        if not self.by_epoch:
+            return {'train_cfg.max_iters': n, **common}
+        return {
+            'train_cfg.max_epochs': n,
+            'param_scheduler.1.T_max': n - 1,
+            **common
         }
 
 
@@ -156,6 +173,10 @@ ARMS = {
             dict(ratio=0.5, policy='random', target_saving=0.4)),
         Arm('shorter_t40', 'full data, shorter schedule, 40% saved',
             equal_cost_of='infobatch_t40'),
+        # the authors' quantile bands (their mmseg fork), scaled to 40%
+        Arm('infobatch_quantile_t40', 'InfoBatch quantile bands, target 40%',
+            dict(threshold='quantile', quantiles=[0.2, 0.85],
+                 ratio=[0.75, 0.5], target_saving=0.4)),
     )
 }
 
@@ -212,7 +233,8 @@ def run_one(config: str,
             seed: int,
             root: str,
             progress: Optional[Callable] = None,
-            registry: Optional[Dict[str, Arm]] = None) -> dict:
+            registry: Optional[Dict[str, Arm]] = None,
+            metric: str = 'accuracy/top1') -> dict:
     """Train one arm for one seed (or return its recorded result).
 
     Args:
@@ -224,10 +246,12 @@ def run_one(config: str,
         progress (callable, optional): See :class:`RunRecorderHook`.
         registry (dict, optional): Arms by name, for an equal-cost arm's
             source. Defaults to :data:`ARMS`.
+        metric (str): The validation metric recorded as the run's
+            ``score``. Defaults to ``'accuracy/top1'``.
 
     Returns:
-        dict: ``schedule``, ``arm``, ``seed``, ``top1``, ``samples``,
-        ``iters``, ``train_seconds``, ``work_dir``.
+        dict: ``schedule``, ``arm``, ``seed``, ``metric``, ``score``,
+        ``samples``, ``iters``, ``train_seconds``, ``work_dir``.
     """
     done = load_result(root, schedule, arm, seed)
     if done is not None:
@@ -242,11 +266,13 @@ def run_one(config: str,
     runner.train()
     result = dict(
         schedule=schedule.name,
-        epochs=schedule.epochs,
+        length=schedule.length,
+        unit=schedule.unit,
         num_train=schedule.num_train,
         arm=arm.name,
         seed=seed,
-        top1=float(recorder.metrics['accuracy/top1']),
+        metric=metric,
+        score=float(recorder.metrics[metric]),
         samples=recorder.samples,
         iters=recorder.iters,
         train_seconds=recorder.train_seconds,
@@ -264,7 +290,8 @@ def run_arms(config: str,
              seeds: Sequence[int],
              root: str,
              log: Callable[[str], None] = print,
-             registry: Optional[Dict[str, Arm]] = None) -> List[dict]:
+             registry: Optional[Dict[str, Arm]] = None,
+             metric: str = 'accuracy/top1') -> List[dict]:
     """Train every arm for every seed, seed by seed (arms interleaved, so
     a drift of a shared machine hits all arms alike).
 
@@ -278,6 +305,7 @@ def run_arms(config: str,
         log (callable): Where progress lines go.
         registry (dict, optional): The arms by name. Defaults to
             :data:`ARMS`.
+        metric (str): See :func:`run_one`.
 
     Returns:
         list[dict]: One result per run.
@@ -308,17 +336,17 @@ def run_arms(config: str,
                 elapsed = time.perf_counter() - start
                 log(f'{head}: {where}, {elapsed / 60:.1f} min elapsed')
             result = run_one(config, schedule, arm, seed, root, progress,
-                             registry)
+                             registry, metric)
             trained += 1
             elapsed = time.perf_counter() - start
             eta = elapsed / trained * (len(jobs) - k)
-            log(f"{head}: top-1 {result['top1']:.2f}%, "
+            log(f"{head}: {metric} {result['score']:.2f}, "
                 f"{result['samples']:,} samples, "
                 f"{result['train_seconds']:.1f} s training; "
                 f'ETA of this schedule {eta / 60:.1f} min')
         else:
             result = run_one(config, schedule, arm, seed, root,
-                             registry=registry)
+                             registry=registry, metric=metric)
             log(f'{head}: recorded earlier, not trained again')
         results.append(result)
     return results

@@ -6,7 +6,8 @@ from ..analysis.stats import describe, paired_comparison
 #: the arms that cost what InfoBatch costs
 EQUAL_COST = ('shorter', 'random', 'random_norescale')
 #: a policy arm is "lossless" only where the paired 95% interval of
-#: (arm - full) lies within this many top-1 points, stated up front
+#: (arm - full) lies within this many points of the metric (top-1 or mIoU),
+#: stated up front
 LOSSLESS_MARGIN = 0.3
 
 
@@ -17,8 +18,9 @@ def _by_arm(results: Sequence[dict]) -> Dict[str, List[dict]]:
     return arms
 
 
-def arm_table(results: Sequence[dict], labels: Dict[str, str]) -> str:
-    """One row per arm: top-1 mean ± sd over seeds, samples, saved fraction,
+def arm_table(results: Sequence[dict], labels: Dict[str, str],
+              metric: str = 'top-1 (%)') -> str:
+    """One row per arm: the metric's mean ± sd over seeds, samples, saved fraction,
     iterations, training-loop wall time, and wall saved / samples saved."""
     arms = _by_arm(results)
     full = arms.get('full')
@@ -27,12 +29,12 @@ def arm_table(results: Sequence[dict], labels: Dict[str, str]) -> str:
     full_wall = (describe([r['train_seconds'] for r in full])[0]
                  if full else None)
     lines = [
-        '| arm | seeds | top-1 (%) mean ± sd | samples trained | saved '
+        f'| arm | seeds | {metric} mean ± sd | samples trained | saved '
         '| iterations | train wall (s) | wall saved / samples saved |',
         '|---|---|---|---|---|---|---|---|'
     ]
     for name, rows in arms.items():
-        acc, sd = describe([r['top1'] for r in rows])
+        acc, sd = describe([r['score'] for r in rows])
         samples = describe([r['samples'] for r in rows])[0]
         iters = describe([r['iters'] for r in rows])[0]
         wall = describe([r['train_seconds'] for r in rows])[0]
@@ -50,7 +52,7 @@ def arm_table(results: Sequence[dict], labels: Dict[str, str]) -> str:
 
 
 def _metric(rows: Sequence[dict]) -> Dict[int, float]:
-    return {r['seed']: r['top1'] for r in rows}
+    return {r['seed']: r['score'] for r in rows}
 
 
 def _pairs(arms: Dict[str, List[dict]]) -> List[tuple]:
@@ -81,13 +83,14 @@ def _interval(c) -> str:
     return '—' if c.n < 2 else f'[{low:+.2f}, {high:+.2f}]'
 
 
-def paired_table(results: Sequence[dict], labels: Dict[str, str]) -> str:
-    """Paired (same-seed) differences of top-1 with their 95% intervals:
+def paired_table(results: Sequence[dict], labels: Dict[str, str],
+                 metric: str = 'top-1') -> str:
+    """Paired (same-seed) differences of the metric with their 95% intervals:
     every arm against the full run, each pruning arm against its equal-cost
     baselines."""
     arms = _by_arm(results)
     lines = [
-        '| comparison (same seeds) | pairs | top-1 difference, mean ± sd '
+        f'| comparison (same seeds) | pairs | {metric} difference, mean ± sd '
         '(points) | 95% CI | t | significant (95%) |',
         '|---|---|---|---|---|---|'
     ]
@@ -138,9 +141,19 @@ def verdict(results: Sequence[dict], labels: Dict[str, str],
 
 
 def schedule_report(title: str, results: Sequence[dict],
-                    labels: Dict[str, str]) -> str:
-    """Title, arm table, paired table and verdict of one schedule."""
+                    labels: Dict[str, str], metric: str = 'top-1') -> str:
+    """Title, arm table, paired table and verdict of one schedule.
+
+    Args:
+        title (str): The heading.
+        results (Sequence[dict]): Run records (``arm``, ``seed``, ``score``,
+            ``samples``, ``iters``, ``train_seconds``).
+        labels (dict): Table names of the arms.
+        metric (str): Name of ``score`` in the tables (in points, e.g.
+            ``'top-1'`` or ``'mIoU'``). Defaults to ``'top-1'``.
+    """
     return '\n\n'.join([
-        title, arm_table(results, labels), paired_table(results, labels),
+        title, arm_table(results, labels, f'{metric} (%)'),
+        paired_table(results, labels, metric),
         verdict(results, labels)
     ])

@@ -4,6 +4,7 @@ from .clock import (PassClock, full_data_steps, iterations_to_cover,
                     scheduler_steps_for_iter)
 from .ledger import SavingsLedger
 from .pass_stats import pass_statistics, projected_saving
+from .planner import PassPlanner
 from .pruning import (SELECTIONS, BatchLayout, EpochPlan, PruningPolicy,
                       ScoreTable, check_score_momentum, derive_seed,
                       expected_num_kept, num_pruning_epochs, plan_epoch,
@@ -14,7 +15,7 @@ from .policies import (POLICIES, InfoBatchPolicy, PassPolicy, RandomPolicy,
 from .state import STATE_VERSION, InfoBatchSnapshot
 
 __all__ = [
-    'SavingsBudget',
+    'PassPlanner', 'SavingsBudget',
     'POLICIES', 'InfoBatchPolicy', 'PassPolicy', 'RandomPolicy', 'SeTaPolicy',
     'SoftRandomPolicy', 'build_policy', 'kmeans_1d', 'register_policy',
     'BatchLayout', 'EpochPlan', 'InfoBatchSnapshot', 'PassClock',

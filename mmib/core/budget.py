@@ -12,6 +12,7 @@ by its own rule.
 """
 import math
 from dataclasses import dataclass
+from typing import Optional
 
 
 @dataclass(frozen=True)
@@ -71,3 +72,66 @@ class SavingsBudget:
         share = (budget - samples_trained - annealing * num_samples) / \
             pruning_left
         return int(min(num_samples, max(1, math.floor(share + 0.5))))
+
+    def check_run(self, policy, num_passes: float, num_pruning_passes: int,
+                  num_repeats: int = 1) -> None:
+        """Raise if this run cannot follow the budget (:meth:`check` over
+        :meth:`budget_passes`; repeated-augmentation copies unsupported)."""
+        if num_repeats > 1:
+            raise ValueError('target_saving does not support '
+                             "RepeatAugSampler's repeated copies yet; set "
+                             'ratio instead.')
+        self.check(num_passes,
+                   self.budget_passes(policy, num_passes, num_pruning_passes))
+
+    def budget_passes(self, policy, num_passes: float,
+                      num_pruning_passes: int) -> int:
+        """The passes whose kept count the budget sets: the pruning passes,
+        or every pass for a policy that prunes while annealing (SeTa).
+
+        Args:
+            policy (PassPolicy): The run's policy.
+            num_passes (float): Passes of the run.
+            num_pruning_passes (int): Passes that may prune (``delta``).
+        """
+        if policy.prunes_when_annealing:
+            return math.ceil(num_passes)
+        return num_pruning_passes
+
+    def policy_for_pass(self, policy, table, pass_index: int,
+                        num_passes: float, num_pruning_passes: int,
+                        samples_trained: int):
+        """``policy`` with its ratios set for the count this pass keeps.
+
+        Args:
+            policy (PassPolicy): The run's policy.
+            table (ScoreTable): The scores.
+            pass_index (int): The pass about to start.
+            num_passes (float): Passes of the run.
+            num_pruning_passes (int): Passes that may prune (``delta``).
+            samples_trained (int): Samples trained so far.
+
+        Returns:
+            PassPolicy: The policy of this pass (``policy`` itself before
+            the first scores and after the budget's last pass).
+        """
+        last = self.budget_passes(policy, num_passes, num_pruning_passes)
+        if not bool(table.seen.any()) or pass_index >= last:
+            return policy
+        kept = self.kept_for_pass(pass_index, len(table), num_passes, last,
+                                  samples_trained)
+        return policy.with_ratios(policy.ratios_for(
+            table, kept, pass_index, pass_index >= num_pruning_passes))
+
+    def shortfall(self, saved: float) -> Optional[str]:
+        """A warning when the run ended more than a point off the target.
+
+        Args:
+            saved (float): Fraction the run saved.
+        """
+        if abs(saved - self.target) <= 0.01:
+            return None
+        return (f'InfoBatch: saved {saved:.1%} where target_saving='
+                f'{self.target} was asked: the policy could not prune as '
+                'many samples in some passes (InfoBatch prunes only '
+                'below-threshold samples, each band keeps one).')

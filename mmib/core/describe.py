@@ -4,7 +4,7 @@ Kept next to the policy and the ledger they describe, so that the hook only
 logs what these functions return.
 """
 import math
-from typing import Dict, Optional
+from typing import Dict, Optional, Tuple
 
 from .pruning import EpochPlan, PruningPolicy
 
@@ -81,3 +81,33 @@ def describe_savings(savings: Dict[str, float]) -> str:
             f"(saved {100 * s['saved_samples']:.1f}%), "
             f"{s['iters_trained']} iterations of {s['iters_full']} "
             f"(saved {100 * s['saved_iters']:.1f}%)")
+
+
+def describe_run(policy, num_samples: int, num_passes: float,
+                 num_pruning_passes: int, full_pass_len: int,
+                 losses) -> Tuple[str, bool]:
+    """The line logged when training starts, and whether it is a warning
+    (no pass prunes).
+
+    Args:
+        policy (PassPolicy): The run's policy.
+        num_samples (int): Training samples.
+        num_passes (float): Passes of the run.
+        num_pruning_passes (int): Passes that may prune.
+        full_pass_len (int): Iterations of a full pass.
+        losses: Where the per-sample losses come from.
+    """
+    schedule = describe_schedule(policy.pruning, num_passes,
+                                 num_pruning_passes, policy.prunes)
+    return (f'InfoBatch: {num_samples} training samples, '
+            f'{policy.describe()}; {num_passes:g} passes over the data '
+            f'({full_pass_len} iterations each on the full data); '
+            f'{schedule}; per-sample losses from {losses}.',
+            schedule.startswith('no pass'))
+
+
+def describe_unscored(num_unscored: int) -> str:
+    """The warning for a pass some of whose losses were not stored."""
+    return (f'InfoBatch: {num_unscored} per-sample losses of this pass were '
+            'not stored as scores (NaN/inf, or no valid pixel): those '
+            'samples keep their previous score.')

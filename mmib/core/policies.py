@@ -162,6 +162,10 @@ class RandomPolicy(InfoBatchPolicy):
     """The equal-cost random-pruning baseline (``selection='random'`` of
     :class:`PruningPolicy`: the count of InfoBatch, uniform draws)."""
 
+    def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
+        super().__init__(dataclasses.replace(pruning, selection='random'),
+                         **options)
+
 
 def _plan_of(pass_index: int, kept: torch.Tensor, weights: torch.Tensor,
              num_samples: int) -> EpochPlan:
@@ -385,8 +389,9 @@ def build_policy(name: str, pruning: PruningPolicy,
         ValueError: For an unknown name (listing the registered ones).
     """
     if name not in POLICIES:
-        raise ValueError(f'policy={name!r} is not registered: use one of '
-                         f'{sorted(POLICIES)}, or register yours with '
+        raise ValueError(f'policy={name!r} is not supported: use one of '
+                         f"{sorted(POLICIES)} ('random' is the equal-cost "
+                         'random-pruning baseline), or register yours with '
                          'mmib.core.register_policy in a module listed in '
                          'custom_imports.')
     return POLICIES[name](pruning, **(options or {}))

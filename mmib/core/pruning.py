@@ -30,8 +30,10 @@ import numpy as np
 import torch
 
 THRESHOLD_POLICIES = ('mean', 'quantile')
-#: ``'infobatch'`` prunes below the thresholds (the paper); ``'random'`` is
-#: the equal-cost baseline: the same count, drawn from all scored samples.
+#: how :func:`plan_epoch` draws: ``'infobatch'`` prunes below the thresholds
+#: (the paper); ``'random'`` is the equal-cost baseline: the same count,
+#: drawn from all scored samples. (The policy *name* a user sets is the
+#: registry's, :data:`mmib.core.POLICIES`; its class sets the draw.)
 SELECTIONS = ('infobatch', 'random')
 
 
@@ -50,11 +52,13 @@ class PruningPolicy:
         rescale (bool): Whether kept samples of a pruned band get the weight
             ``1 / (1 - ratio)``; False gives every kept sample weight 1 (the
             paper's ablation). Defaults to True.
-        selection (str): ``'infobatch'`` prunes in the bands below the
-            thresholds; ``'random'`` prunes the same number of samples, drawn
-            uniformly from all scored samples (an equal-cost baseline), and
-            with ``rescale`` weights every kept scored sample by
-            ``n_scored / n_kept_scored``. Defaults to ``'infobatch'``.
+        selection (str): How :func:`plan_epoch` draws (set by the policy
+            class, e.g. :class:`~mmib.core.RandomPolicy`): ``'infobatch'``
+            prunes in the bands below the thresholds; ``'random'`` prunes
+            the same number of samples, drawn uniformly from all scored
+            samples (an equal-cost baseline), and with ``rescale`` weights
+            every kept scored sample by ``n_scored / n_kept_scored``.
+            Defaults to ``'infobatch'``.
     """
 
     ratios: Tuple[float, ...]
@@ -65,14 +69,11 @@ class PruningPolicy:
     selection: str = 'infobatch'
 
     def __post_init__(self) -> None:
-        from .policies import POLICIES  # the registry, filled at import
-        if self.selection not in POLICIES:
+        if self.selection not in SELECTIONS:
             raise ValueError(
-                f'policy={self.selection!r} is not supported: use one of '
-                f"{sorted(POLICIES)} ('random' is the equal-cost "
-                'random-pruning baseline), or register your own with '
-                'mmib.core.register_policy in a module listed in '
-                'custom_imports.')
+                f'selection={self.selection!r} is not a draw of plan_epoch: '
+                f'use one of {SELECTIONS} (a policy name such as '
+                "policy='seta' goes to build_policy / InfoBatchHook).")
         if not isinstance(self.rescale, bool):
             raise ValueError(
                 f'rescale={self.rescale!r} must be True or False.')

@@ -13,6 +13,8 @@ from .clock import PassClock
 from .ledger import SavingsLedger
 from .pruning import EpochPlan
 
+#: where a checkpoint carries the InfoBatch state
+CHECKPOINT_KEY = 'infobatch'
 STATE_VERSION = 3
 #: versions this code restores (2: mmib 0.1, RNG states held numpy objects)
 READABLE_VERSIONS = (2, 3)

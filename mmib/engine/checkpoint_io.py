@@ -4,18 +4,21 @@ Out (``before_save_checkpoint``): the message hub as plain data and the
 hook's snapshot under ``checkpoint['infobatch']``, so the file loads with
 torch's default ``weights_only`` allow-list. In (``after_load_checkpoint``):
 ``meta['config']`` defused (never executed), the message hub decoded within
-limits (either format), the InfoBatch state validated before anything
-trains. See :mod:`mmib.engine.checkpoint_safety` for the decoding.
+limits (either format), the InfoBatch state kept for ``before_train``,
+where :func:`~mmib.engine.resume.plan_resume` validates it against the run
+before anything trains. See :mod:`mmib.engine.checkpoint_safety` for the
+decoding.
 """
 from typing import Any, Callable, Optional
 
 from ..core import InfoBatchSnapshot
-from ..core.validation import validate_state
+from ..core.state import CHECKPOINT_KEY
 from .checkpoint_safety import (CheckpointTrustError, defuse_meta_config, is_plain_message_hub,
                                 plain_message_hub, restore_plain_message_hub,
                                 restore_stand_ins)
 
-CHECKPOINT_KEY = 'infobatch'
+__all__ = ['CHECKPOINT_KEY', 'check_message_hub', 'read_checkpoint',
+           'write_checkpoint']
 
 
 def write_checkpoint(checkpoint: dict,
@@ -34,7 +37,7 @@ def write_checkpoint(checkpoint: dict,
 
 
 def read_checkpoint(checkpoint: dict, resuming: bool,
-                    log: Callable[[str], Any]) -> Optional[InfoBatchSnapshot]:
+                    log: Callable[[str], Any]) -> Optional[dict]:
     """Turn a loaded checkpoint back into live objects, safely.
 
     Args:
@@ -44,11 +47,11 @@ def read_checkpoint(checkpoint: dict, resuming: bool,
         log (callable): Takes one line for the log.
 
     Returns:
-        InfoBatchSnapshot or None: The validated state to restore.
+        dict or None: ``checkpoint['infobatch']`` to restore (not yet
+        validated: that needs the run's data set and schedule).
 
     Raises:
-        StateError: The InfoBatch state is damaged or crafted.
-        CheckpointTrustError: The message hub is.
+        CheckpointTrustError: The message hub is damaged or crafted.
     """
     note = defuse_meta_config(checkpoint)
     if note is not None:
@@ -72,8 +75,7 @@ def read_checkpoint(checkpoint: dict, resuming: bool,
         log('InfoBatch: the checkpoint has no InfoBatch state; scores start '
             'fresh.')
         return None
-    validate_state(state)  # a named error before anything trains
-    return InfoBatchSnapshot.from_dict(state)
+    return state
 
 
 def check_message_hub(hub: Any) -> None:

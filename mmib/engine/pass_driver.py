@@ -5,11 +5,13 @@ of ``IterBasedTrainLoop`` (which replaces the ``InfiniteSampler``'s endless
 stream). A driver owns the rebuilt training loader and its sampler, the
 pass geometry (full-data iterations per pass, passes in the run, pruning
 passes) and the run's length: it re-estimates ``max_iters`` at each pass,
-keeps gradient accumulation in step with it, and ends an iteration-based
-run when the schedule clock has covered the configured iterations. All
+keeps gradient accumulation in step with it, steps the iteration-based
+parameter schedulers as often as the schedule clock advances, and ends an
+iteration-based run when the clock has covered the configured iterations. All
 writes to MMEngine's loop go through :mod:`mmib.engine.mmengine_fields`.
 """
-from typing import Callable, Optional
+import math
+from typing import Callable, List, Optional
 
 from mmengine.dataset import RepeatDataset
 from mmengine.dist import get_world_size
@@ -28,11 +30,15 @@ class PassDriver:
         loader (DataLoader): The rebuilt training loader (InfoBatchSampler).
         delta (float): Fraction of the passes that prune.
         target_full_iters (int): Full-data iterations the schedule covers.
+        prunes_when_annealing (bool): Whether the policy also trains a
+            subset in the annealing passes (SeTa): the run-length estimate
+            then shortens them too. Defaults to False.
     """
 
     by_epoch = True
 
-    def __init__(self, loader, delta: float, target_full_iters: int) -> None:
+    def __init__(self, loader, delta: float, target_full_iters: int,
+                 prunes_when_annealing: bool = False) -> None:
         self.loader = loader
         self.sampler = loader_sampler(loader)
         self.batch_size = loader.batch_size or 1
@@ -41,16 +47,31 @@ class PassDriver:
         self.target_full_iters = target_full_iters
         self.num_passes = target_full_iters / self.full_pass_len
         self.num_pruning_passes = num_pruning_epochs(self.num_passes, delta)
+        # the passes a pruned pass's length is extrapolated to
+        self.shortened_passes = (math.ceil(self.num_passes)
+                                 if prunes_when_annealing else
+                                 self.num_pruning_passes)
         self.layout = None if loader.batch_size is None else BatchLayout(
             batch_size=loader.batch_size,
             world_size=get_world_size(),
             round_up=self.sampler.round_up,
             drop_last=loader.drop_last)
+        self.iteration_schedulers: List = []
 
     @property
     def num_samples(self) -> int:
         """Samples of one pass over the data."""
         return len(self.loader.dataset)
+
+    def check_length(self, num_scored: int) -> None:
+        """Raise if the data set no longer has the ``num_scored`` samples
+        the scores were kept for (per index)."""
+        if self.num_samples != num_scored:
+            raise RuntimeError(
+                'InfoBatch: the training data set changed length from '
+                f'{num_scored} to {self.num_samples} samples during '
+                'training; its scores are kept per index, so the data set '
+                'must keep its length. Use a fixed-length data set.')
 
     def layout_state(self) -> dict:
         """What a checkpoint records of the batch layout."""
@@ -59,8 +80,22 @@ class PassDriver:
                     world_size=get_world_size())
 
     def install(self, runner, start_pass: Callable[[int], None],
-                first_pass: int) -> None:
-        """Let the loop start passes (epoch-based: ``before_train_epoch``)."""
+                first_pass: int, loader_calls_to_skip: int = 0) -> None:
+        """Let the loop start passes (epoch-based: ``before_train_epoch``
+        calls :meth:`pass_at_epoch_start`) and find the parameter
+        schedulers stepped per iteration.
+
+        Args:
+            runner (Runner): The runner.
+            start_pass (callable): Starts pass ``index``.
+            first_pass (int): The first pass of this run.
+            loader_calls_to_skip (int): ``next`` calls of a resumed
+                iteration-based loop that only skip trained iterations.
+        """
+        schedulers = runner.param_schedulers or []
+        if isinstance(schedulers, dict):
+            schedulers = [s for group in schedulers.values() for s in group]
+        self.iteration_schedulers = [s for s in schedulers if not s.by_epoch]
 
     def pass_at_epoch_start(self, runner) -> Optional[int]:
         """The pass to start at ``before_train_epoch`` (None: not there)."""
@@ -85,15 +120,20 @@ class PassDriver:
     def _estimate(self, runner, clock: PassClock, pruning: bool) -> int:
         return runner.train_loop.iter + clock.remaining_iters(
             self.pass_len, self.full_pass_len, self.target_full_iters,
-            self.num_pruning_passes, pruning)
+            self.shortened_passes, pruning)
 
     @staticmethod
     def _set_run_length(runner, max_iters: int) -> None:
         set_max_iters(runner, max_iters)
         sync_accumulation(runner, max_iters)
 
-    def after_step(self, runner, clock: PassClock) -> None:
-        """After each training step (epoch-based: the loop ends itself)."""
+    def after_step(self, runner, clock: PassClock, steps: int) -> None:
+        """After each training step: the schedule clock advanced ``steps``
+        full-data iterations, ``ParamSchedulerHook`` made one scheduler
+        step; make the others. (Epoch-based: the loop ends itself.)"""
+        for _ in range(steps - 1):
+            for scheduler in self.iteration_schedulers:
+                scheduler.step()
 
 
 class IterPassDriver(PassDriver):
@@ -108,10 +148,11 @@ class IterPassDriver(PassDriver):
     by_epoch = False
 
     def install(self, runner, start_pass: Callable[[int], None],
-                first_pass: int) -> None:
+                first_pass: int, loader_calls_to_skip: int = 0) -> None:
+        super().install(runner, start_pass, first_pass)
         runner.train_loop.dataloader_iterator = PassIterator(
             self.loader, start_pass, first_pass=first_pass,
-            skip_calls=runner.iter)
+            skip_calls=loader_calls_to_skip)
 
     def pass_at_epoch_start(self, runner) -> Optional[int]:
         return None
@@ -131,15 +172,16 @@ class IterPassDriver(PassDriver):
         # else never below the next iteration: the clock ends the run
         return max(super()._estimate(runner, clock, pruning), iteration + 1)
 
-    def after_step(self, runner, clock: PassClock) -> None:
+    def after_step(self, runner, clock: PassClock, steps: int) -> None:
+        super().after_step(runner, clock, steps)
         if clock.full_iters >= self.target_full_iters:
             set_max_iters(runner, runner.iter + 1)  # this was the last
         elif runner.train_loop.max_iters <= runner.iter + 1:
             self._set_run_length(runner, runner.iter + 2)
 
 
-def build_pass_driver(runner, delta: float,
-                      log: Callable[[str], object]) -> PassDriver:
+def build_pass_driver(runner, delta: float, log: Callable[[str], object],
+                      prunes_when_annealing: bool = False) -> PassDriver:
     """Rebuild the runner's training loader for InfoBatch and return the
     driver of its passes.
 
@@ -147,6 +189,7 @@ def build_pass_driver(runner, delta: float,
         runner (Runner): The runner, at ``before_train``.
         delta (float): Fraction of the passes that prune.
         log (callable): Takes one line for the log.
+        prunes_when_annealing (bool): See :class:`PassDriver`.
 
     Raises:
         ValueError: For a train loop other than the two MMEngine loops.
@@ -172,4 +215,4 @@ def build_pass_driver(runner, delta: float,
     loop.dataloader = loader
     target = (loop.max_epochs * len(loader) if cls.by_epoch else
               loop.max_iters)
-    return cls(loader, delta, target)
+    return cls(loader, delta, target, prunes_when_annealing)

@@ -16,18 +16,26 @@ class PendingResume:
     """The parts of a restored state applied later than ``before_train``.
 
     MMEngine resumes an epoch-based run at the start of the epoch after the
-    checkpoint's, and an iteration-based one at the next iteration. InfoBatch
-    resumes exactly where the checkpoint stood: in the middle of a pass
-    (``plan`` continues), or, when the checkpoint was taken at the last
-    iteration of an epoch, with an empty repeat of that epoch
-    (``skip_whole_pass``). torch's random state is set once the resumed
-    pass's iterator exists (``torch_rng_at_first_iter``) or right before the
-    next pass's iterator is made (``torch_rng_before_next_pass``), so that
-    both draw as the uninterrupted run did.
+    checkpoint's, and an iteration-based one at the next iteration, after
+    calling the loader iterator's ``next`` once per trained iteration.
+    InfoBatch resumes exactly where the checkpoint stood: in the middle of a
+    pass (``plan`` continues; the sampler leaves out the
+    ``samples_to_skip`` already trained), or, when the checkpoint was taken
+    at the last iteration of an epoch, with an empty repeat of that epoch
+    (``skip_whole_pass``); MMEngine's skipping ``next`` calls load nothing
+    (``loader_calls_to_skip``, see :class:`~mmib.engine.PassIterator`).
+    torch's random state is set once the resumed pass's iterator exists
+    (``torch_rng_at_first_iter``) or right before the next pass's iterator
+    is made (``torch_rng_before_next_pass``), so that both draw as the
+    uninterrupted run did.
 
     Args:
         plan (EpochPlan, optional): The interrupted pass's plan.
         skip_whole_pass (bool): Whether the next epoch is a repeat to skip.
+        samples_to_skip (int): This rank's samples of the interrupted pass
+            already trained.
+        loader_calls_to_skip (int): ``next`` calls of an iteration-based
+            loop that only skip trained iterations.
         torch_rng_at_first_iter (dict, optional): RNG state for the first
             iteration.
         torch_rng_before_next_pass (dict, optional): RNG state for the start
@@ -36,43 +44,64 @@ class PendingResume:
 
     plan: Optional[EpochPlan] = None
     skip_whole_pass: bool = False
+    samples_to_skip: int = 0
+    loader_calls_to_skip: int = 0
     torch_rng_at_first_iter: Optional[Dict[str, Any]] = None
     torch_rng_before_next_pass: Optional[Dict[str, Any]] = None
 
-    def take_plan(self) -> Optional[EpochPlan]:
-        """The interrupted pass's plan, once."""
-        plan, self.plan = self.plan, None
-        return plan
+    def enter_pass(self, pass_index: int,
+                   sampler) -> Tuple[bool, Optional[EpochPlan]]:
+        """Apply, once, what the resume left for the start of a pass.
 
-    def take_skip(self) -> bool:
-        """Whether to skip the next pass, once."""
-        skip, self.skip_whole_pass = self.skip_whole_pass, False
-        return skip
+        Args:
+            pass_index (int): The pass starting.
+            sampler (InfoBatchSampler): The training sampler.
+
+        Returns:
+            tuple: ``(skipped, plan)``. ``skipped``: the pass repeats an
+            epoch the checkpoint had finished; the sampler yields nothing.
+            ``plan``: the interrupted pass's plan, which continues where it
+            stopped (the sampler leaves out what was trained), or None:
+            plan the pass anew.
+        """
+        plan, self.plan = self.plan, None
+        if self.skip_whole_pass:
+            self.skip_whole_pass = False
+            if plan is not None:
+                sampler.set_kept_indices(
+                    None if plan.num_kept == plan.num_samples else
+                    plan.kept_indices)
+            sampler.skip_next(len(sampler))
+            return True, None
+        rng = self.torch_rng_before_next_pass
+        self.torch_rng_before_next_pass = None
+        if rng is not None:
+            restore_torch_rng(rng)
+        if plan is None or plan.epoch != pass_index:
+            return False, None
+        sampler.skip_next(self.samples_to_skip)
+        self.samples_to_skip = 0
+        return False, plan
 
     def take_rng_at_first_iter(self) -> Optional[Dict[str, Any]]:
         """The RNG state for the first iteration, once."""
         rng, self.torch_rng_at_first_iter = self.torch_rng_at_first_iter, None
         return rng
 
-    def take_rng_before_next_pass(self) -> Optional[Dict[str, Any]]:
-        """The RNG state for the next pass's start, once."""
-        rng = self.torch_rng_before_next_pass
-        self.torch_rng_before_next_pass = None
-        return rng
 
-
-def plan_resume(snapshot: Optional[InfoBatchSnapshot], table: ScoreTable,
-                clock: PassClock, ledger: SavingsLedger, driver, runner,
+def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
+                ledger: SavingsLedger, driver, runner,
                 ratios: Tuple[float, ...], warn: Callable[[str], Any]
                 ) -> Tuple[PassClock, SavingsLedger, PendingResume]:
-    """Restore a resumed run's state at ``before_train``; return what must
-    wait (the interrupted pass's plan, the epoch to skip, RNG states).
+    """Validate and restore a resumed run's state at ``before_train``;
+    return what must wait (the interrupted pass's plan, the epoch to skip,
+    RNG states).
 
     Args:
-        snapshot (InfoBatchSnapshot, optional): The checkpoint's state; None
+        state (dict, optional): ``checkpoint['infobatch']`` as loaded; None
             for a fresh run or a checkpoint without InfoBatch state.
         table (ScoreTable): Receives the scores.
-        clock (PassClock): The hook's clock (kept without a snapshot).
+        clock (PassClock): The hook's clock (kept without a state).
         ledger (SavingsLedger): The hook's ledger (kept without one).
         driver (PassDriver): The run's passes.
         runner (Runner): The runner.
@@ -81,12 +110,18 @@ def plan_resume(snapshot: Optional[InfoBatchSnapshot], table: ScoreTable,
 
     Returns:
         tuple: ``(clock, ledger, pending)``.
+
+    Raises:
+        StateError: Naming the first field of ``state`` that is wrong for
+            this run (before anything trains).
     """
-    pending = PendingResume()
-    if snapshot is None:
+    pending = PendingResume(
+        loader_calls_to_skip=0 if driver.by_epoch else runner.iter)
+    if state is None:
         driver.fresh_clock(clock, runner)
         return clock, ledger, pending
-    validate_state(snapshot.to_dict(), len(table), driver.num_passes)
+    validate_state(state, len(table), driver.num_passes)
+    snapshot = InfoBatchSnapshot.from_dict(state)
     table.load_state_dict(snapshot.table)
     clock = snapshot.clock
     if snapshot.ratios and snapshot.ratios != tuple(float(r) for r in ratios):
@@ -119,4 +154,6 @@ def plan_resume(snapshot: Optional[InfoBatchSnapshot], table: ScoreTable,
     pending.skip_whole_pass = repeat_epoch
     if mid_pass or repeat_epoch:
         pending.plan = snapshot.plan
+    if mid_pass:
+        pending.samples_to_skip = clock.pass_iter * driver.batch_size
     return clock, snapshot.ledger, pending

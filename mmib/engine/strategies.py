@@ -44,3 +44,14 @@ def unsupported_strategy(strategy: Optional[Any]) -> Optional[str]:
                 "Use strategy=dict(type='FSDPStrategy') or "
                 "dict(type='DDPStrategy'), or remove InfoBatchHook.")
     return None
+
+
+def check_strategy(strategy: Optional[Any]) -> None:
+    """Raise :func:`unsupported_strategy`'s error, if any.
+
+    Raises:
+        RuntimeError: Naming the strategy and the way out.
+    """
+    error = unsupported_strategy(strategy)
+    if error is not None:
+        raise RuntimeError(error)

@@ -20,6 +20,8 @@ class SmallCNN(BaseModule):
         in_channels (int): Channels of the input image. Defaults to 1.
         widths (Sequence[int]): Output channels of each stage.
             Defaults to ``(16, 32, 64)``.
+        convs_per_stage (int): Conv-BN-ReLU layers in each stage.
+            Defaults to 1.
         init_cfg (dict, optional): MMEngine initialisation config.
             Defaults to None.
     """
@@ -27,18 +29,20 @@ class SmallCNN(BaseModule):
     def __init__(self,
                  in_channels: int = 1,
                  widths: Sequence[int] = (16, 32, 64),
+                 convs_per_stage: int = 1,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         layers = []
         for stage, width in enumerate(widths):
-            layers += [
-                nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
-                nn.BatchNorm2d(width),
-                nn.ReLU(inplace=True)
-            ]
+            for _ in range(convs_per_stage):
+                layers += [
+                    nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
+                    nn.BatchNorm2d(width),
+                    nn.ReLU(inplace=True)
+                ]
+                in_channels = width
             if stage < len(widths) - 1:
                 layers.append(nn.MaxPool2d(2))
-            in_channels = width
         self.layers = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor]:

@@ -171,7 +171,7 @@ def test_random_policy_never_prunes_unseen_samples():
     (dict(ratios=('0.5', )), r"ratio='0.5' must be a number"),
     (dict(ratios=(True, )), r'ratio=True must be a number'),
     (dict(ratios=(0.5, ), delta='1'), r"delta='1' must be a number"),
-    (dict(ratios=(0.5, ), selection='loss'), r"policy='loss' is not"),
+    (dict(ratios=(0.5, ), selection='loss'), r"selection='loss' is not"),
     (dict(ratios=(0.5, ), rescale='no'), r"rescale='no' must be True"),
 ])
 def test_bad_settings_name_the_setting(kwargs, match):

@@ -24,7 +24,9 @@ def spread_table(n=1000, seed=0) -> ScoreTable:
 def test_the_four_policies_are_registered_and_unknown_names_are_named():
     assert {'infobatch', 'random', 'seta', 'soft_random'} <= set(POLICIES)
     with pytest.raises(ValueError, match=r"policy='nope' is not supported"):
-        PruningPolicy(ratios=(0.5, ), selection='nope')
+        build_policy('nope', PruningPolicy(ratios=(0.5, )))
+    with pytest.raises(ValueError, match=r"selection='seta' is not a draw"):
+        PruningPolicy(ratios=(0.5, ), selection='seta')
     with pytest.raises(ValueError, match='takes no policy_options'):
         build_policy('infobatch', PruningPolicy(ratios=(0.5, )),
                      dict(num_groups=3))
@@ -41,9 +43,7 @@ def test_a_user_policy_registers_and_builds():
                 pass_index, torch.sort(keep)[0], weights, torch.empty(0),
                 False)
 
-    policy = build_policy('keep_top_half_test',
-                          PruningPolicy(ratios=(0.5, ),
-                                        selection='keep_top_half_test'))
+    policy = build_policy('keep_top_half_test', PruningPolicy(ratios=(0.5, )))
     plan = policy.plan(spread_table(10), 1, 4, 0)
     assert plan.num_kept == 5
     with pytest.raises(KeyError, match='registered already'):
@@ -54,9 +54,10 @@ def test_a_user_policy_registers_and_builds():
 def test_infobatch_and_random_policies_are_plan_epoch():
     table = spread_table()
     for name in ('infobatch', 'random'):
-        pruning = PruningPolicy(ratios=(0.5, ), selection=name)
-        a = build_policy(name, pruning).plan(table, 1, 8, 3)
-        b = plan_epoch(table, pruning, 1, 8, 3)
+        a = build_policy(name, PruningPolicy(ratios=(0.5, ))).plan(
+            table, 1, 8, 3)
+        b = plan_epoch(table, PruningPolicy(ratios=(0.5, ), selection=name),
+                       1, 8, 3)
         assert torch.equal(a.kept_indices, b.kept_indices)
         assert torch.equal(a.weights, b.weights)
 
@@ -68,8 +69,7 @@ def test_kmeans_1d_orders_groups_by_centre():
 
 
 def seta(ratio=0.3, **options):
-    return build_policy('seta', PruningPolicy(ratios=(ratio, ),
-                                              selection='seta'), options)
+    return build_policy('seta', PruningPolicy(ratios=(ratio, )), options)
 
 
 def test_seta_subsample_then_a_window_sliding_easy_to_hard():
@@ -107,8 +107,7 @@ def test_seta_options_are_checked():
 @pytest.mark.parametrize('rescale', [True, False])
 def test_soft_random_draws_with_replacement(rescale):
     table = spread_table(2000)
-    pruning = PruningPolicy(ratios=(0.5, ), selection='soft_random',
-                            rescale=rescale)
+    pruning = PruningPolicy(ratios=(0.5, ), rescale=rescale)
     plan = build_policy('soft_random', pruning).plan(table, 1, 8, 5)
     distinct = plan.num_kept  # -N ln(0.5) draws: about N / 2 distinct
     assert abs(distinct - 1000) < 60
@@ -144,8 +143,7 @@ def test_budget_shares_what_is_left_among_the_pruning_passes():
                                   'soft_random'])
 def test_each_policy_keeps_about_the_budget_count(name):
     table = spread_table(2000)
-    policy = build_policy(name, PruningPolicy(ratios=(0.5, ),
-                                              selection=name))
+    policy = build_policy(name, PruningPolicy(ratios=(0.5, )))
     # InfoBatch prunes only below the mean; SeTa's window drops a group
     for kept in ((1100, 1500) if name == 'seta' else (1100, 1500, 1900)):
         for pass_index in (1, 2):  # SeTa: no window, then a window

@@ -50,11 +50,11 @@ def _results():
                                               (91, 90.1, 89.0),
                                               (90.5, 89.4, 88.6)]):
         rows += [
-            dict(arm='full', seed=seed, top1=full, samples=1000, iters=100,
+            dict(arm='full', seed=seed, score=full, samples=1000, iters=100,
                  train_seconds=10.0),
-            dict(arm='infobatch', seed=seed, top1=ib, samples=700, iters=72,
+            dict(arm='infobatch', seed=seed, score=ib, samples=700, iters=72,
                  train_seconds=7.2),
-            dict(arm='shorter', seed=seed, top1=short, samples=700,
+            dict(arm='shorter', seed=seed, score=short, samples=700,
                  iters=70, train_seconds=7.0),
         ]
     return rows
@@ -83,11 +83,11 @@ def test_lossless_only_inside_the_margin_and_ahead_only_above_zero():
     for seed, (d_full, d_short) in enumerate([(0.1, 0.2), (-0.1, -0.3),
                                               (0.0, 0.4), (0.05, -0.2),
                                               (-0.05, 0.1)]):
-        rows += [dict(arm='full', seed=seed, top1=90.0, samples=10,
+        rows += [dict(arm='full', seed=seed, score=90.0, samples=10,
                       iters=1, train_seconds=1.0),
-                 dict(arm='infobatch', seed=seed, top1=90.0 + d_full,
+                 dict(arm='infobatch', seed=seed, score=90.0 + d_full,
                       samples=7, iters=1, train_seconds=1.0),
-                 dict(arm='shorter', seed=seed, top1=90.0 + d_full - d_short,
+                 dict(arm='shorter', seed=seed, score=90.0 + d_full - d_short,
                       samples=7, iters=1, train_seconds=1.0)]
     text = verdict(rows, labels)
     assert 'IB is lossless within ±0.3 points' in text
@@ -96,5 +96,5 @@ def test_lossless_only_inside_the_margin_and_ahead_only_above_zero():
     wide = [r for r in rows if r['seed'] < 3]
     for r in wide:
         if r['arm'] == 'infobatch':
-            r['top1'] = 90.0 - 0.85 + 0.3 * (r['seed'] - 1)
+            r['score'] = 90.0 - 0.85 + 0.3 * (r['seed'] - 1)
     assert 'IB is not shown lossless at ±0.3 points' in verdict(wide, labels)

@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config
-
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from conftest import (REPO, assert_ranks_agree, demo_config, get_hook,
@@ -153,3 +153,35 @@ def test_target_saving_on_the_fashion_mnist_config_trains_60_percent(
     savings = get_hook(runner, 'InfoBatchHook').savings()
     assert savings['samples_full'] == 25 * 4000
     assert abs(savings['samples_trained'] / 100000 - 0.6) <= 0.01, savings
+
+
+class _MaxItersProbe(Hook):
+    """The run length the loop expects at each epoch's start, after the
+    InfoBatch hook (priority 75) re-estimated it."""
+
+    priority = 80
+
+    def __init__(self):
+        self.estimates = []
+
+    def before_train_epoch(self, runner):
+        self.estimates.append(runner.train_loop.max_iters)
+
+
+def test_run_length_estimate_counts_setas_shortened_annealing(tmp_path):
+    cfg = demo_config(str(tmp_path), epochs=8, num_samples=256,
+                      infobatch=dict(POLICY_SETTINGS['seta'], delta=0.5))
+    runner = Runner.from_cfg(cfg)
+    probe = _MaxItersProbe()
+    runner.register_hook(probe)
+    runner.train()
+    final = runner.iter
+    hook = get_hook(runner, 'InfoBatchHook')
+    full_pass = hook.driver.full_pass_len
+    # from the first annealing pass (epoch 5 of 8) on, SeTa still trains a
+    # subset: the estimate extrapolates the shortened pass, not full passes
+    assert hook.driver.shortened_passes == 8
+    for estimate in probe.estimates[4:]:
+        assert abs(estimate - final) < full_pass // 2, (probe.estimates,
+                                                        final)
+    assert probe.estimates[-1] == final  # exact in the last pass

@@ -112,7 +112,7 @@ def test_changed_ratio_on_resume_applies_from_the_next_pass(tmp_path):
     cfg.custom_hooks[-1]['ratio'] = 0.2
     resumed = _resume(cfg, work_dir, 'epoch_2.pth')
     hook = get_hook(resumed, 'InfoBatchHook')
-    assert hook.policy.ratios == (0.2, )
+    assert hook.pruning.ratios == (0.2, )
     assert hook.plan.weights.max() == pytest.approx(1 / 0.8)
     ckpt = torch.load(osp.join(work_dir, 'resumed_epoch_2.pth',
                                'epoch_3.pth'))

@@ -185,7 +185,7 @@ def part_wall_time(out: str, tiny: bool, seeds) -> dict:
     saved_samples = 1 - ib['samples'] / full['samples']
     saved_time = 1 - ib['train_seconds'] / full['train_seconds']
     return dict(
-        epochs=schedule.epochs, num_train=schedule.num_train,
+        epochs=schedule.length, num_train=schedule.num_train,
         train_seconds={a: round(r['train_seconds'], 2)
                        for a, r in by_arm.items()},
         hook_share_of_loop=zero['train_seconds'] / full['train_seconds'] - 1,
@@ -255,13 +255,13 @@ def part_accuracy(out: str, tiny: bool, epochs: int, seeds) -> dict:
     table = {}
     for arm in ('full', 'infobatch', 'shorter'):
         rows = [r for r in results if r['arm'] == arm]
-        top1 = [r['top1'] for r in rows]
+        top1 = [r['score'] for r in rows]
         table[arm] = dict(
             top1_mean=statistics.mean(top1),
             top1_sd=statistics.stdev(top1) if len(top1) > 1 else 0.0,
             samples=statistics.mean(r['samples'] for r in rows),
             train_seconds=statistics.mean(r['train_seconds'] for r in rows))
-    return dict(epochs=schedule.epochs, num_train=schedule.num_train,
+    return dict(epochs=schedule.length, num_train=schedule.num_train,
                 seeds=list(seeds), arms=table)
 
 

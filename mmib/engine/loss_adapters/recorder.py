@@ -96,7 +96,11 @@ class PerSampleLossRecorder:
         ]
 
     def remove(self) -> None:
-        """Remove the hooks from the model."""
+        """Leave the model as it was: stop recording, undo any reduction
+        switched by a call that raised mid-way, remove the hooks."""
+        self.step = None
+        for adapter in self.adapters:
+            adapter.restore()
         for handle in self._handles:
             handle.remove()
         self._handles = []
@@ -122,6 +126,22 @@ class PerSampleLossRecorder:
         """
         step, self.step = self.step, None
         return None if step is None else step.scores
+
+    def finish_step_losses(self) -> torch.Tensor:
+        """:meth:`finish_step`, for a step that must have been scored.
+
+        Raises:
+            RuntimeError: No hooked loss returned per-sample losses.
+        """
+        losses = self.finish_step()
+        if losses is None:
+            raise RuntimeError(
+                'InfoBatchHook got no per-sample losses: none of the loss '
+                f'modules {self.module_names} returned a loss with the batch '
+                "as first dimension under reduction='none'. InfoBatch needs "
+                'a loss that can be split per sample; a loss that the head '
+                'already reduces to a scalar cannot be.')
+        return losses
 
     def unweighted_terms(self, losses: dict) -> List[str]:
         """Loss terms of the model's loss dict that carry gradient but

@@ -1,0 +1,132 @@
+"""A segmentation data set made of real Fashion-MNIST garments.
+
+Each image is a 2x2 mosaic of four Fashion-MNIST images (56x56 pixels, grey
+values copied unchanged, stored as a 3-channel PNG). Its label map gives
+every pixel of a garment the garment's class plus one (1..10) and every
+other pixel 0 (background, a class of its own: ``reduce_zero_label=False``).
+A pixel is part of the garment where its grey value is at least
+:data:`GARMENT_THRESHOLD` (of 255); the rest of the 28x28 cell is
+background. Mosaic ``k`` of a split uses the split's images ``4k..4k+3`` in
+order, so the data set is a fixed function of the IDX files.
+
+The layout is mmseg's (``BaseSegDataset``)::
+
+    root/images/{training,validation}/*.png
+    root/annotations/{training,validation}/*.png
+"""
+import os
+import os.path as osp
+from typing import Dict, Tuple
+
+import cv2
+import numpy as np
+from mmseg.datasets import BaseSegDataset
+from mmseg.registry import DATASETS
+
+#: grey value (0..255) from which a pixel belongs to the garment
+GARMENT_THRESHOLD = 32
+CLASSES = ('background', 'T-shirt/top', 'trouser', 'pullover', 'dress',
+           'coat', 'sandal', 'shirt', 'sneaker', 'bag', 'ankle boot')
+
+
+def read_idx(path: str) -> np.ndarray:
+    """An IDX file (un-gzipped) as a uint8 array of its stated shape."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    if len(data) < 4 or data[:2] != b'\0\0' or data[2] != 8:
+        raise ValueError(f'{path!r} is not an unsigned-byte IDX file')
+    ndim = data[3]
+    shape = tuple(
+        int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
+    body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
+    if body.size != int(np.prod(shape)):
+        raise ValueError(f'{path!r} holds {body.size} values, its header '
+                         f'says {shape}')
+    return body.reshape(shape)
+
+
+def make_mosaics(images: np.ndarray,
+                 labels: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """2x2 mosaics of consecutive images and their label maps.
+
+    Args:
+        images (np.ndarray): ``(4n, 28, 28)`` uint8 grey images.
+        labels (np.ndarray): ``(4n,)`` classes 0..9.
+
+    Returns:
+        tuple: ``(n, 56, 56)`` uint8 images and ``(n, 56, 56)`` uint8 label
+        maps (0 background, class + 1 on the garment).
+    """
+    n = len(images) // 4
+    images, labels = images[:4 * n], labels[:4 * n]
+    masks = np.where(images >= GARMENT_THRESHOLD,
+                     labels[:, None, None].astype(np.uint8) + 1, 0)
+
+    def tile(x: np.ndarray) -> np.ndarray:
+        # (4n, 28, 28) -> (n, 2, 2, 28, 28) -> (n, 56, 56)
+        x = x.reshape(n, 2, 2, 28, 28).transpose(0, 1, 3, 2, 4)
+        return np.ascontiguousarray(x.reshape(n, 56, 56))
+
+    return tile(images), tile(masks.astype(np.uint8))
+
+
+def write_fashion_mnist_seg(root: str,
+                            source: str = 'data/fashion-mnist',
+                            num_train: int = 1000,
+                            num_val: int = 500) -> Dict[str, int]:
+    """Write the mosaics of the first ``4 * num_train`` training images and
+    the first ``4 * num_val`` test images under ``root``.
+
+    Args:
+        root (str): Output folder (files already there are replaced only by
+            the same content: the data set is deterministic).
+        source (str): Folder with the un-gzipped IDX files
+            (``tools/prepare_fashion_mnist.py``).
+        num_train (int): Training mosaics (at most 15,000).
+        num_val (int): Validation mosaics (at most 2,500).
+
+    Returns:
+        dict: Numbers of ``training`` and ``validation`` images.
+    """
+    splits = dict(training=('train', num_train), validation=('t10k', num_val))
+    counts = {}
+    for split, (prefix, count) in splits.items():
+        paths = [osp.join(source, f'{prefix}-{kind}-idx{d}-ubyte')
+                 for kind, d in (('images', 3), ('labels', 1))]
+        missing = [p for p in paths if not osp.exists(p)]
+        if missing:
+            raise FileNotFoundError(
+                f'{missing} not found: run `python '
+                'tools/prepare_fashion_mnist.py` first (or pass --source).')
+        images, labels = (read_idx(p) for p in paths)
+        if not 0 < count <= len(images) // 4:
+            raise ValueError(f'{split}: {count} mosaics asked for, the '
+                             f'source has 1..{len(images) // 4}')
+        mosaics, maps = make_mosaics(images[:4 * count], labels[:4 * count])
+        for kind in ('images', 'annotations'):
+            os.makedirs(osp.join(root, kind, split), exist_ok=True)
+        for i, (image, label) in enumerate(zip(mosaics, maps)):
+            name = f'{split}_{i:05d}.png'
+            cv2.imwrite(osp.join(root, 'images', split, name),
+                        cv2.cvtColor(image, cv2.COLOR_GRAY2BGR))
+            cv2.imwrite(osp.join(root, 'annotations', split, name), label)
+        counts[split] = len(mosaics)
+    return counts
+
+
+@DATASETS.register_module()
+class FashionMNISTSegDataset(BaseSegDataset):
+    """The Fashion-MNIST mosaics of :func:`write_fashion_mnist_seg`: 11
+    classes (background and the ten garments), nothing ignored."""
+
+    METAINFO = dict(
+        classes=CLASSES,
+        palette=[[0, 0, 0]] + [[25 * k, 255 - 25 * k, (97 * k) % 256]
+                               for k in range(1, 11)])
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(
+            img_suffix='.png',
+            seg_map_suffix='.png',
+            reduce_zero_label=False,
+            **kwargs)
