@@ -73,31 +73,6 @@ class SavingsBudget:
             pruning_left
         return int(min(num_samples, max(1, math.floor(share + 0.5))))
 
-    def check_run(self, policy, num_passes: float, num_pruning_passes: int,
-                  num_repeats: int = 1) -> None:
-        """Raise if this run cannot follow the budget (:meth:`check` over
-        :meth:`budget_passes`; repeated-augmentation copies unsupported)."""
-        if num_repeats > 1:
-            raise ValueError('target_saving does not support '
-                             "RepeatAugSampler's repeated copies yet; set "
-                             'ratio instead.')
-        self.check(num_passes,
-                   self.budget_passes(policy, num_passes, num_pruning_passes))
-
-    def budget_passes(self, policy, num_passes: float,
-                      num_pruning_passes: int) -> int:
-        """The passes whose kept count the budget sets: the pruning passes,
-        or every pass for a policy that prunes while annealing (SeTa).
-
-        Args:
-            policy (PassPolicy): The run's policy.
-            num_passes (float): Passes of the run.
-            num_pruning_passes (int): Passes that may prune (``delta``).
-        """
-        if policy.prunes_when_annealing:
-            return math.ceil(num_passes)
-        return num_pruning_passes
-
     def policy_for_pass(self, policy, table, pass_index: int,
                         num_passes: float, num_pruning_passes: int,
                         samples_trained: int):
@@ -115,7 +90,7 @@ class SavingsBudget:
             PassPolicy: The policy of this pass (``policy`` itself before
             the first scores and after the budget's last pass).
         """
-        last = self.budget_passes(policy, num_passes, num_pruning_passes)
+        last = policy.shortened_passes(num_passes)
         if not bool(table.seen.any()) or pass_index >= last:
             return policy
         kept = self.kept_for_pass(pass_index, len(table), num_passes, last,

@@ -57,13 +57,18 @@ class PassPlanner:
         pruning = self.policy.pruning
         return large_weight_warning(pruning.ratios, pruning.rescale)
 
-    def check_run(self, num_passes: float, num_pruning_passes: int,
-                  num_repeats: int = 1) -> None:
-        """Raise if the budget cannot be followed in this run (see
-        :meth:`SavingsBudget.check_run`)."""
-        if self.budget is not None:
-            self.budget.check_run(self.policy, num_passes,
-                                  num_pruning_passes, num_repeats)
+    def check_run(self, num_passes: float, num_repeats: int = 1) -> None:
+        """Raise if the budget cannot be followed in this run
+        (:meth:`SavingsBudget.check` over the policy's shortened passes;
+        repeated-augmentation copies are not supported)."""
+        if self.budget is None:
+            return
+        if num_repeats > 1:
+            raise ValueError('target_saving does not support '
+                             "RepeatAugSampler's repeated copies yet; set "
+                             'ratio instead.')
+        self.budget.check(num_passes,
+                          self.policy.shortened_passes(num_passes))
 
     def plan(self, table: ScoreTable, pass_index: int, num_passes: float,
              num_pruning_passes: int, samples_trained: int, seed: int,

@@ -84,6 +84,18 @@ class PassPolicy:
         """Whether any pass can train fewer samples than the data set."""
         return self.pruning.prunes
 
+    def shortened_passes(self, num_passes: float) -> int:
+        """The passes that may train fewer samples: the first
+        ``floor(delta * passes)``, or every pass for a policy that also
+        trains a subset while annealing (:attr:`prunes_when_annealing`).
+
+        Args:
+            num_passes (float): Passes of the run.
+        """
+        if self.prunes_when_annealing:
+            return math.ceil(num_passes)
+        return num_pruning_epochs(num_passes, self.pruning.delta)
+
     def plan(self, table: ScoreTable, pass_index: int, num_passes: float,
              seed: int, layout: Optional[BatchLayout] = None) -> EpochPlan:
         """The plan of pass ``pass_index`` (0-based).

@@ -20,6 +20,7 @@ from typing import Dict, Tuple
 
 import cv2
 import numpy as np
+import torch
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
@@ -30,19 +31,25 @@ CLASSES = ('background', 'T-shirt/top', 'trouser', 'pullover', 'dress',
 
 
 def read_idx(path: str) -> np.ndarray:
-    """An IDX file (un-gzipped) as a uint8 array of its stated shape."""
-    with open(path, 'rb') as f:
-        data = f.read()
-    if len(data) < 4 or data[:2] != b'\0\0' or data[2] != 8:
-        raise ValueError(f'{path!r} is not an unsigned-byte IDX file')
-    ndim = data[3]
-    shape = tuple(
-        int.from_bytes(data[4 + 4 * i:8 + 4 * i], 'big') for i in range(ndim))
-    body = np.frombuffer(data, np.uint8, offset=4 + 4 * ndim)
-    if body.size != int(np.prod(shape)):
-        raise ValueError(f'{path!r} holds {body.size} values, its header '
-                         f'says {shape}')
-    return body.reshape(shape)
+    """An IDX file (un-gzipped) of uint8 images or labels, read by
+    mmpretrain's own MNIST reader.
+
+    Raises:
+        ValueError: Naming the file, for one that is not a uint8 IDX file
+            of 1 or 3 dimensions with as many values as its header says.
+    """
+    from mmpretrain.datasets.mnist import read_sn3_pascalvincent_tensor
+    try:
+        tensor = read_sn3_pascalvincent_tensor(path, strict=True)
+        if tensor.dtype != torch.uint8 or tensor.ndim not in (1, 3):
+            raise ValueError(f'{tensor.dtype}, {tensor.ndim} dimensions')
+    except (AssertionError, ValueError, RuntimeError, IndexError,
+            KeyError) as error:
+        raise ValueError(
+            f'{path!r} is not a Fashion-MNIST IDX file of uint8 images or '
+            f'labels ({error or type(error).__name__}); prepare the folder '
+            'again with `python tools/prepare_fashion_mnist.py`.') from None
+    return tensor.numpy()
 
 
 def make_mosaics(images: np.ndarray,

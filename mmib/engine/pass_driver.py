@@ -10,7 +10,6 @@ parameter schedulers as often as the schedule clock advances, and ends an
 iteration-based run when the clock has covered the configured iterations. All
 writes to MMEngine's loop go through :mod:`mmib.engine.mmengine_fields`.
 """
-import math
 from typing import Callable, List, Optional
 
 from mmengine.dataset import RepeatDataset
@@ -28,17 +27,14 @@ class PassDriver:
 
     Args:
         loader (DataLoader): The rebuilt training loader (InfoBatchSampler).
-        delta (float): Fraction of the passes that prune.
+        policy (PassPolicy): The run's policy (``delta``; which passes it
+            may shorten, for the run-length estimate).
         target_full_iters (int): Full-data iterations the schedule covers.
-        prunes_when_annealing (bool): Whether the policy also trains a
-            subset in the annealing passes (SeTa): the run-length estimate
-            then shortens them too. Defaults to False.
     """
 
     by_epoch = True
 
-    def __init__(self, loader, delta: float, target_full_iters: int,
-                 prunes_when_annealing: bool = False) -> None:
+    def __init__(self, loader, policy, target_full_iters: int) -> None:
         self.loader = loader
         self.sampler = loader_sampler(loader)
         self.batch_size = loader.batch_size or 1
@@ -46,11 +42,10 @@ class PassDriver:
         self.pass_len = self.full_pass_len
         self.target_full_iters = target_full_iters
         self.num_passes = target_full_iters / self.full_pass_len
-        self.num_pruning_passes = num_pruning_epochs(self.num_passes, delta)
+        self.num_pruning_passes = num_pruning_epochs(self.num_passes,
+                                                     policy.pruning.delta)
         # the passes a pruned pass's length is extrapolated to
-        self.shortened_passes = (math.ceil(self.num_passes)
-                                 if prunes_when_annealing else
-                                 self.num_pruning_passes)
+        self.shortened_passes = policy.shortened_passes(self.num_passes)
         self.layout = None if loader.batch_size is None else BatchLayout(
             batch_size=loader.batch_size,
             world_size=get_world_size(),
@@ -180,16 +175,15 @@ class IterPassDriver(PassDriver):
             self._set_run_length(runner, runner.iter + 2)
 
 
-def build_pass_driver(runner, delta: float, log: Callable[[str], object],
-                      prunes_when_annealing: bool = False) -> PassDriver:
+def build_pass_driver(runner, policy,
+                      log: Callable[[str], object]) -> PassDriver:
     """Rebuild the runner's training loader for InfoBatch and return the
     driver of its passes.
 
     Args:
         runner (Runner): The runner, at ``before_train``.
-        delta (float): Fraction of the passes that prune.
+        policy (PassPolicy): The run's policy (see :class:`PassDriver`).
         log (callable): Takes one line for the log.
-        prunes_when_annealing (bool): See :class:`PassDriver`.
 
     Raises:
         ValueError: For a train loop other than the two MMEngine loops.
@@ -215,4 +209,4 @@ def build_pass_driver(runner, delta: float, log: Callable[[str], object],
     loop.dataloader = loader
     target = (loop.max_epochs * len(loader) if cls.by_epoch else
               loop.max_iters)
-    return cls(loader, delta, target, prunes_when_annealing)
+    return cls(loader, policy, target)

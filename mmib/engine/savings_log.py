@@ -1,4 +1,6 @@
 """The run's savings to MMEngine's message hub and visualizer."""
+from typing import Callable
+
 from mmengine.hooks import LoggerHook
 
 from ..core import EpochPlan, pass_statistics, projected_saving
@@ -49,18 +51,19 @@ class SavingsLog:
         runner.visualizer.add_scalars(
             {f'infobatch/{k}': v for k, v in stats.items()}, step=runner.iter)
 
-    def log_step(self, runner, batch_idx: int, clock, ledger, saved: float,
-                 pass_len: int) -> None:
+    def log_step(self, runner, batch_idx: int, clock, ledger,
+                 saved: Callable[[], float], pass_len: int) -> None:
         """The savings and the clock to the message hub, before the
         iterations the LoggerHook logs (it runs before the InfoBatch hook,
         and its history buffers grow with every update): the logged values
-        are those at the start of the logged iteration, as its lr."""
+        are those at the start of the logged iteration, as its lr.
+        ``saved`` (the fraction saved so far) is computed only then."""
         interval = self.interval
         if (batch_idx + 2) % interval and (runner.iter + 2) % interval and \
                 clock.pass_iter + 1 != pass_len and interval != 1:
             return
         hub = runner.message_hub
-        hub.update_scalar('train/infobatch_saved', saved)
+        hub.update_scalar('train/infobatch_saved', saved())
         hub.update_scalar('train/infobatch_full_iters', clock.full_iters)
         hub.update_scalar('train/infobatch_samples',
                           ledger.samples_trained + ledger.padding_samples)

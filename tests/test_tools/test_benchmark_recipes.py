@@ -93,3 +93,38 @@ def test_seg_recipe_arms_train_iteration_based_at_the_target(tmp_path):
         assert 0.3 < saved < 0.5, (arm, saved)  # 40% within a few batches
     assert abs(by_arm['shorter_t40']['samples'] -
                by_arm['infobatch_t40']['samples']) <= 16
+
+
+@pytest.mark.fashion_mnist
+@needs_fashion_mnist
+def test_deepcnn_recipe_trains_six_convolutions_with_infobatch(tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from mmib.bench.harness import Schedule
+
+    sys.path.insert(0, osp.dirname(ARMS_PY))
+    import arms as arms_tool
+    recipe = arms_tool.RECIPES['deepcnn']
+    if not osp.exists(osp.join(REPO, 'data', 'fashion-mnist',
+                               'train-labels-idx1-ubyte')):
+        subprocess.run([sys.executable, 'tools/prepare_fashion_mnist.py'],
+                       cwd=REPO, check=True)
+    cfg = Config.fromfile(osp.join(REPO, recipe.config))
+    cfg.merge_from_dict(Schedule('tiny', 4, 256).options())
+    cfg.custom_hooks = [dict(type='InfoBatchHook', target_saving=0.2)]
+    cfg.work_dir = str(tmp_path)
+    cfg.val_dataloader.dataset.indices = 500
+    cfg.log_level = 'WARNING'
+    cwd = os.getcwd()
+    os.chdir(REPO)  # data_root is relative to the repository
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    finally:
+        os.chdir(cwd)
+    convs = [m for m in runner.model.backbone.modules()
+             if type(m).__name__ == 'Conv2d']
+    assert len(convs) == 6 and cfg.optim_wrapper.optimizer.lr == 0.1
+    hook = next(h for h in runner.hooks if type(h).__name__ == 'InfoBatchHook')
+    assert abs(hook.savings()['saved_samples'] - 0.2) < 0.05

@@ -163,11 +163,10 @@ class InfoBatchHook(Hook):
         """
         self.trust.exit()
         check_strategy(getattr(runner, 'strategy', None))
-        self.driver = driver = build_pass_driver(
-            runner, self.pruning.delta, runner.logger.info,
-            self.planner.policy.prunes_when_annealing)
+        self.driver = driver = build_pass_driver(runner, self.planner.policy,
+                                                 runner.logger.info)
         self.table = ScoreTable(driver.num_samples, self.score_momentum)
-        self.planner.check_run(driver.num_passes, driver.num_pruning_passes,
+        self.planner.check_run(driver.num_passes,
                                getattr(driver.sampler, 'num_repeats', 1))
         model = runner.model.module if is_model_wrapper(
             runner.model) else runner.model
@@ -273,9 +272,9 @@ class InfoBatchHook(Hook):
         if self.clock.pass_iter == driver.pass_len:
             self._end_pass(runner)
         driver.after_step(runner, self.clock, steps)
-        self.savings_log.log_step(runner, batch_idx, self.clock, self.ledger,
-                                  self.savings()['saved_samples'],
-                                  driver.pass_len)
+        self.savings_log.log_step(
+            runner, batch_idx, self.clock, self.ledger,
+            lambda: self.savings()['saved_samples'], driver.pass_len)
 
     def _flush_scores(self) -> None:
         unscored = self.step_scores.flush(self.table)
