@@ -52,9 +52,9 @@ class RecordingHook(Hook):
         self._lr = runner.optim_wrapper.get_lr()['lr'][0]
         infobatch = [h for h in runner.hooks
                      if type(h).__name__ == 'InfoBatchHook']
-        self._pass = (infobatch[0].clock.pass_index
+        self._pass = (infobatch[0].run.clock.pass_index
                       if infobatch else None)
-        self._kept = (infobatch[0].plan.num_kept if infobatch else None)
+        self._kept = (infobatch[0].run.plan.num_kept if infobatch else None)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):

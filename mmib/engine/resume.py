@@ -101,8 +101,8 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
         state (dict, optional): ``checkpoint['infobatch']`` as loaded; None
             for a fresh run or a checkpoint without InfoBatch state.
         table (ScoreTable): Receives the scores.
-        clock (PassClock): The hook's clock (kept without a state).
-        ledger (SavingsLedger): The hook's ledger (kept without one).
+        clock (PassClock): A fresh clock (kept without a state).
+        ledger (SavingsLedger): A fresh ledger (kept without one).
         driver (PassDriver): The run's passes.
         runner (Runner): The runner.
         ratios (tuple[float]): The ratios of this run.

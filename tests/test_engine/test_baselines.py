@@ -24,8 +24,8 @@ def test_rescale_false_trains_the_same_samples_with_weight_one(tmp_path):
         ratio=0.5, delta=1.0), **kwargs))
     off = run(demo_config(str(tmp_path / 'off'), infobatch=dict(
         ratio=0.5, delta=1.0, rescale=False), **kwargs))
-    plan_on = get_hook(on, 'InfoBatchHook').plan
-    plan_off = get_hook(off, 'InfoBatchHook').plan
+    plan_on = get_hook(on, 'InfoBatchHook').run.plan
+    plan_off = get_hook(off, 'InfoBatchHook').run.plan
     assert plan_off.num_kept < 128
     assert plan_on.kept_indices.tolist() == plan_off.kept_indices.tolist()
     assert float(plan_on.weights.max()) == 2.0
@@ -44,11 +44,11 @@ def test_random_policy_keeps_infobatch_counts_with_other_samples(tmp_path):
     a, b = _per_pass(infobatch), _per_pass(random_)
     assert [len(a[p]) for p in sorted(a)] == [len(b[p]) for p in sorted(b)]
     assert len(a[1]) < 128 and a[1] != b[1]
-    scores = get_hook(random_, 'InfoBatchHook').table.scores
+    scores = get_hook(random_, 'InfoBatchHook').run.table.scores
     pruned = sorted(set(range(128)) - b[1])
     # random pruning reaches above the mean, InfoBatch never does
     assert bool((scores[pruned] >= scores.mean()).any())
-    plan = get_hook(random_, 'InfoBatchHook').plan
+    plan = get_hook(random_, 'InfoBatchHook').run.plan
     kept = plan.kept_indices
     assert float(plan.weights[kept].min()) == float(plan.weights[kept].max())
     assert abs(float(plan.weights[kept][0]) - 128 / len(kept)) < 1e-6

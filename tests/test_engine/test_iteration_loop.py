@@ -36,7 +36,7 @@ def test_passes_prune_and_the_run_stops_after_the_full_schedule(work_dir):
         by_pass.setdefault(r['pass_index'], []).append(r)
     # 5 passes over the data, as the full schedule (max_iters=40) makes
     assert sorted(by_pass) == list(range(passes))
-    assert hook.ledger.passes_done == passes
+    assert hook.run.ledger.passes_done == passes
     for p, recs in by_pass.items():
         trained = sorted(i for r in recs for i in r['indices'])
         assert len(trained) == recs[0]['num_kept'], f'pass {p}'
@@ -105,7 +105,7 @@ def test_resume_mid_pass_continues_with_the_same_samples(work_dir):
     # ends after the same number of passes and full-data iterations.
     resumed_hook = get_hook(resumed, 'InfoBatchHook')
     whole_hook = get_hook(whole, 'InfoBatchHook')
-    assert resumed_hook.ledger.passes_done == 5
+    assert resumed_hook.run.ledger.passes_done == 5
     assert resumed_hook.savings()['iters_full'] == \
         whole_hook.savings()['iters_full'] == 40
     assert resumed.max_iters == resumed.iter
@@ -121,8 +121,8 @@ def test_repeat_dataset_prunes_on_the_inner_samples(work_dir):
         type='RepeatDataset', times=1000, dataset=cfg.train_dataloader.dataset)
     runner = run(cfg)
     hook = get_hook(runner, 'InfoBatchHook')
-    assert len(hook.table) == n  # scores per real sample, not per copy
-    assert hook.ledger.passes_done == passes
+    assert len(hook.run.table) == n  # scores per real sample, not per copy
+    assert hook.run.ledger.passes_done == passes
     assert hook.savings()['saved_samples'] > 0.05
     assert runner.iter < passes * n // batch  # fewer iterations
     log = open(runner.logger.log_file).read()

@@ -113,7 +113,7 @@ def test_changed_ratio_on_resume_applies_from_the_next_pass(tmp_path):
     resumed = _resume(cfg, work_dir, 'epoch_2.pth')
     hook = get_hook(resumed, 'InfoBatchHook')
     assert hook.pruning.ratios == (0.2, )
-    assert hook.plan.weights.max() == pytest.approx(1 / 0.8)
+    assert hook.run.plan.weights.max() == pytest.approx(1 / 0.8)
     ckpt = torch.load(osp.join(work_dir, 'resumed_epoch_2.pth',
                                'epoch_3.pth'))
     assert ckpt['infobatch']['ratios'] == [0.2]
@@ -127,8 +127,8 @@ def test_checkpoint_without_infobatch_state_starts_fresh(tmp_path):
     resumed = _resume(cfg, work_dir, 'epoch_2.pth')
     hook = get_hook(resumed, 'InfoBatchHook')
     assert resumed.epoch == 3
-    assert hook.ledger.passes_done == 1  # only what this run trained
-    assert hook.plan.num_kept == 256  # no scores yet: all samples
+    assert hook.run.ledger.passes_done == 1  # only what this run trained
+    assert hook.run.plan.num_kept == 256  # no scores yet: all samples
 
 
 def test_infobatch_checkpoint_resumes_into_a_run_without_the_hook(tmp_path):

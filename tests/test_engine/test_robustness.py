@@ -42,9 +42,9 @@ def test_bf16_autocast_keeps_float32_scores_and_the_model_loss(work_dir):
         torch.tensor([r['loss'] for r in b]),
         torch.tensor([r['loss'] for r in a]), rtol=1e-3, atol=1e-4)
     hook = get_hook(run(pruned), 'InfoBatchHook')
-    assert hook.table.scores.dtype == torch.float32
-    assert bool(torch.isfinite(hook.table.scores).all())
-    assert hook.table.scores.unique().numel() > 200  # bf16 has ~256 levels
+    assert hook.run.table.scores.dtype == torch.float32
+    assert bool(torch.isfinite(hook.run.table.scores).all())
+    assert hook.run.table.scores.unique().numel() > 200  # bf16 has ~256 levels
     assert hook.savings()['saved_samples'] > 0
 
 

@@ -30,7 +30,7 @@ def test_ratio_zero_changes_nothing(work_dir):
     assert isinstance(ratio0.train_dataloader.dataset, InfoBatchDataset)
     assert isinstance(ratio0.train_dataloader.sampler, InfoBatchSampler)
     hook = get_hook(ratio0, 'InfoBatchHook')
-    assert bool(hook.table.seen.all())
+    assert bool(hook.run.table.seen.all())
     assert hook.savings()['saved_samples'] == 0
 
 
@@ -51,7 +51,7 @@ def test_ratio_half_trains_exactly_the_plan(work_dir):
     # epoch 1: every sample once, weight 1 -> the per-sample losses
     first = [r for r in records if r['epoch'] == 0]
     assert sorted(i for r in first for i in r['indices']) == list(range(n))
-    losses = hook.table.scores.clone()
+    losses = hook.run.table.scores.clone()
     below = losses < losses.mean()
     assert 0 < int(below.sum()) < n
 
@@ -139,11 +139,11 @@ def test_checkpoint_carries_the_scores_and_resume_restores_them(work_dir):
     resumed = run(cfg)
     resumed_hook = get_hook(resumed, 'InfoBatchHook')
     assert resumed.epoch == 3
-    assert not resumed_hook.plan.annealing
-    assert resumed_hook.plan.num_kept < 256
-    assert torch.equal(resumed_hook.plan.kept_indices,
-                       hook.plan.kept_indices)
-    assert resumed_hook.ledger.passes_done == 3
+    assert not resumed_hook.run.plan.annealing
+    assert resumed_hook.run.plan.num_kept < 256
+    assert torch.equal(resumed_hook.run.plan.kept_indices,
+                       hook.run.plan.kept_indices)
+    assert resumed_hook.run.ledger.passes_done == 3
     assert resumed_hook.savings() == hook.savings()
 
 
@@ -159,7 +159,7 @@ def test_worker_processes_load_only_the_kept_samples(work_dir):
     hook = get_hook(runner, 'InfoBatchHook')
     last_epoch = sorted(i for r in records if r['epoch'] == 2
                         for i in r['indices'])
-    assert last_epoch == hook.plan.kept_indices.tolist()
+    assert last_epoch == hook.run.plan.kept_indices.tolist()
     assert len(last_epoch) < 160
     first_epoch = [i for r in records if r['epoch'] == 0
                    for i in r['indices']]
@@ -179,7 +179,7 @@ def test_val_and_test_runs_leave_the_hook_idle(work_dir):
     metrics = runner.val()
     assert 'accuracy/top1' in metrics
     hook = get_hook(runner, 'InfoBatchHook')
-    assert hook.table is None and hook.recorder is None
+    assert hook.run.table is None and hook.recorder is None
 
 
 @pytest.mark.parametrize('loss', [
@@ -230,8 +230,8 @@ def test_concat_dataset_scores_per_global_index(work_dir):
     assert losses[1] == pytest.approx(losses[0], rel=1e-6, abs=1e-6)
     pruned = run(config('pruned', dict(ratio=0.5, delta=1.0)))
     hook = get_hook(pruned, 'InfoBatchHook')
-    assert len(hook.table) == 160
-    assert bool(hook.table.seen.all())  # both parts scored
-    assert hook.plan.kept_indices.max() >= 96  # the second part prunes too
-    assert hook.plan.num_kept < 160
+    assert len(hook.run.table) == 160
+    assert bool(hook.run.table.seen.all())  # both parts scored
+    assert hook.run.plan.kept_indices.max() >= 96  # the second part prunes too
+    assert hook.run.plan.num_kept < 160
     assert hook.savings()['saved_samples'] > 0

@@ -88,7 +88,7 @@ def test_score_momentum_option_runs(work_dir):
     runner = run(mae_config(work_dir, infobatch=dict(ratio=0.5, delta=1.0,
                                                      score_momentum=0.5)))
     hook = get_hook(runner, 'InfoBatchHook')
-    assert hook.table.momentum == 0.5
+    assert hook.run.table.momentum == 0.5
     assert hook.savings()['saved_samples'] > 0
 
 
@@ -129,7 +129,7 @@ def test_simmim_runs_with_per_sample_scores(work_dir):
         torch.tensor([r['loss'] for r in a]), rtol=1e-5, atol=1e-6)
     hook = get_hook(pruned, 'InfoBatchHook')
     assert hook.recorder.module_names == ['head.loss_module']
-    assert bool(hook.table.seen.all())
-    assert bool(torch.isfinite(hook.table.scores).all())
-    assert hook.table.scores.unique().numel() > 64
+    assert bool(hook.run.table.seen.all())
+    assert bool(torch.isfinite(hook.run.table.scores).all())
+    assert hook.run.table.scores.unique().numel() > 64
     assert hook.savings()['saved_samples'] > 0

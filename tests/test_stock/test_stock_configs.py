@@ -92,7 +92,7 @@ def test_resnet50_rsb_a2_repeat_aug_sampler(tmp_path):
     records = get_hook(pruned, 'RecordingHook').records
     last_pass = [i for r in records if r['epoch'] == EPOCHS - 1
                  for i in r['indices']]
-    kept = set(hook.plan.kept_indices.tolist())
+    kept = set(hook.run.plan.kept_indices.tolist())
     assert set(last_pass) <= kept
     counts = torch.bincount(torch.tensor(last_pass))
     assert int(counts.max()) == 3  # each kept sample up to 3 times

@@ -176,7 +176,7 @@ def test_unet_ce_dice_with_its_repeat_dataset(tiny_ade20k, tmp_path):
              auxiliary_head=dict(in_channels=16, channels=8,
                                  num_classes=150)),
         tmp_path, tiny_ade20k, same_order=False)
-    assert len(hook.table) == 40  # the tiny set, not 40000 copies
+    assert len(hook.run.table) == 40  # the tiny set, not 40000 copies
     names = hook.recorder.module_names
     assert any('loss_decode.1' in n for n in names), names  # the Dice loss
 
@@ -192,8 +192,8 @@ def test_pspnet_voc12aug_concat_dataset(tiny_ade20k, tmp_path):
              auxiliary_head=dict(in_channels=64, channels=16,
                                  num_classes=150)),
         tmp_path, tiny_ade20k)
-    assert len(hook.table) == 80  # both parts, global indices
-    seen = hook.table.seen.reshape(2, 40).sum(1)
+    assert len(hook.run.table) == 80  # both parts, global indices
+    seen = hook.run.table.seen.reshape(2, 40).sum(1)
     assert bool((seen >= 35).all())  # all but tiles with no valid pixel
 
 

@@ -83,8 +83,8 @@ def check_stock(relpath: str, model: dict, tmp_path, adapter: str) -> None:
     hook = get_hook(pruned, 'InfoBatchHook')
     assert [type(a).__name__ for a in hook.recorder.adapters] == [adapter]
     assert not hook.recorder.unsplittable
-    assert bool(hook.table.seen.all())
-    assert hook.table.scores.unique().numel() > 32  # per sample, not batch
+    assert bool(hook.run.table.seen.all())
+    assert hook.run.table.scores.unique().numel() > 32  # per sample, not batch
     assert hook.savings()['saved_samples'] > 0
 
 

@@ -129,9 +129,9 @@ def part_amp(out: str, tiny: bool) -> dict:
         row['skipped_steps'] = sum(b < a for a, b in zip(scales, scales[1:]))
         if infobatch is not None:
             ib = hook(runner, 'InfoBatchHook')
-            seen = ib.table.seen
+            seen = ib.run.table.seen
             row['scores_finite'] = bool(
-                torch.isfinite(ib.table.scores[seen]).all())
+                torch.isfinite(ib.run.table.scores[seen]).all())
             row['saved_samples'] = ib.savings()['saved_samples']
         runs[name] = row
     plain, zero = (torch.tensor(runs[k]['losses']) for k in ('plain',

@@ -2,8 +2,9 @@
 
 The hook routes MMEngine's events to parts with one job each: the maths of
 :mod:`mmib.core` (scores, pass planner, clock, ledger, snapshot, log text),
-and in :mod:`mmib.engine` the pass driver, loss adapters and coverage
-check, step scores, checkpoint in/out, resume plan and savings log.
+and in :mod:`mmib.engine` the pass driver, the training run (its state and
+step bookkeeping), loss adapters and coverage check, checkpoint in/out,
+resume plan and savings log.
 """
 import logging
 from typing import Optional, Sequence, Union
@@ -14,11 +15,9 @@ from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
 from mmengine.utils.dl_utils import has_batch_norm
 
-from ...core import (EpochPlan, InfoBatchSnapshot, PassClock, PassPlanner,
-                     PruningPolicy, SavingsLedger, ScoreTable,
-                     check_score_momentum)
-from ...core.describe import (describe_pass, describe_run,
-                              describe_savings, describe_unscored)
+from ...core import (PassClock, PassPlanner, PruningPolicy, SavingsLedger,
+                     ScoreTable, check_score_momentum)
+from ...core.describe import describe_pass, describe_run, describe_savings
 from ...core.validation import check_seed
 from ..checkpoint_io import CHECKPOINT_KEY, read_checkpoint, write_checkpoint
 from ..checkpoint_safety import ScopedCheckpointTrust
@@ -26,12 +25,12 @@ from ..coverage import LossCoverageCheck
 from ..loss_adapters import PerSampleLossRecorder
 from ..mmengine_fields import is_resuming
 from ..pass_driver import PassDriver, build_pass_driver
-from ..resume import PendingResume, plan_resume
+from ..resume import plan_resume
 from ..rng_state import capture_rng, restore_torch_rng
 from ..savings_log import SavingsLog
 from ..step_gather import batch_sample_indices
-from ..step_scores import StepScores
 from ..strategies import check_strategy
+from ..training_run import TrainingRun
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
 
@@ -111,15 +110,10 @@ class InfoBatchHook(Hook):
         self.seed = check_seed(seed)
         self.coverage = LossCoverageCheck(unweighted_losses)
         self.trust = ScopedCheckpointTrust()
-        self.step_scores = StepScores()
-        self.clock = PassClock()
-        self.ledger = SavingsLedger()
-        self.pending = PendingResume()
         self.savings_log = SavingsLog()
         # made at before_train, for the runner's loop, loader and model
         self.driver: Optional[PassDriver] = None
-        self.table: Optional[ScoreTable] = None
-        self.plan: Optional[EpochPlan] = None
+        self.run: Optional[TrainingRun] = None
         self.recorder: Optional[PerSampleLossRecorder] = None
         self.avoid_batch_of_one = False
         # checkpoint['infobatch'] of a resume, from load to before_train
@@ -165,7 +159,7 @@ class InfoBatchHook(Hook):
         check_strategy(getattr(runner, 'strategy', None))
         self.driver = driver = build_pass_driver(runner, self.planner.policy,
                                                  runner.logger.info)
-        self.table = ScoreTable(driver.num_samples, self.score_momentum)
+        table = ScoreTable(driver.num_samples, self.score_momentum)
         self.planner.check_run(driver.num_passes,
                                getattr(driver.sampler, 'num_repeats', 1))
         model = runner.model.module if is_model_wrapper(
@@ -182,14 +176,13 @@ class InfoBatchHook(Hook):
         self.coverage.attach(model, self.recorder, runner.logger.warning)
         self.savings_log.attach(runner)
         state, self.resumed_state = self.resumed_state, None
-        self.clock, self.ledger, self.pending = plan_resume(
-            state, self.table, self.clock, self.ledger, driver, runner,
-            self.pruning.ratios, runner.logger.warning)
+        self.run = run = TrainingRun(table, *plan_resume(
+            state, table, PassClock(), SavingsLedger(), driver, runner,
+            self.pruning.ratios, runner.logger.warning))
         driver.install(runner, lambda p: self._start_pass(p, runner),
-                       self.clock.pass_index,
-                       self.pending.loader_calls_to_skip)
+                       run.clock.pass_index, run.pending.loader_calls_to_skip)
         text, warn = describe_run(
-            self.planner.policy, len(self.table), driver.num_passes,
+            self.planner.policy, len(table), driver.num_passes,
             driver.num_pruning_passes, driver.full_pass_len,
             self.recorder.describe())
         (runner.logger.warning if warn else runner.logger.info)(text)
@@ -204,10 +197,10 @@ class InfoBatchHook(Hook):
     def _start_pass(self, pass_index: int, runner) -> None:
         """Prune for pass ``pass_index`` and hand its samples to the sampler
         (or continue / skip the pass a resumed checkpoint stood in)."""
-        driver, sampler = self.driver, self.driver.sampler
-        driver.check_length(len(self.table))
-        self._flush_scores()
-        skipped, plan = self.pending.enter_pass(pass_index, sampler)
+        driver, sampler, run = self.driver, self.driver.sampler, self.run
+        driver.check_length(len(run.table))
+        run.flush_scores()
+        skipped, plan = run.pending.enter_pass(pass_index, sampler)
         if skipped:
             runner.logger.info(
                 f'InfoBatch: epoch {pass_index + 1} was complete in the '
@@ -215,76 +208,53 @@ class InfoBatchHook(Hook):
             return
         if plan is None:
             plan = self.planner.plan(
-                self.table, pass_index, driver.num_passes,
-                driver.num_pruning_passes, self.ledger.samples_trained,
+                run.table, pass_index, driver.num_passes,
+                driver.num_pruning_passes, run.ledger.samples_trained,
                 self.seed, driver.layout if self.avoid_batch_of_one else None)
-            self.clock.start_pass(pass_index)
-        self.plan = plan
+            run.clock.start_pass(pass_index)
+        run.plan = plan
         sampler.set_epoch(pass_index)
         sampler.set_kept_indices(None if plan.num_kept == plan.num_samples
                                  else plan.kept_indices)
-        driver.start_pass(runner, self.clock,
-                          plan.num_kept < plan.num_samples)
+        driver.start_pass(runner, run.clock, plan.num_kept < plan.num_samples)
         runner.logger.info(
-            describe_pass(pass_index, plan, bool(self.table.seen.any()),
+            describe_pass(pass_index, plan, bool(run.table.seen.any()),
                           driver.num_passes, driver.pass_len,
-                          driver.full_pass_len, self.clock.pass_iter))
-        if not self.clock.pass_iter:  # a new pass, not a resumed one
-            self.savings_log.log_pass(runner, self.table, plan, pass_index,
-                                      self.clock, self.ledger,
+                          driver.full_pass_len, run.clock.pass_iter))
+        if not run.clock.pass_iter:  # a new pass, not a resumed one
+            self.savings_log.log_pass(runner, run.table, plan, pass_index,
+                                      run.clock, run.ledger,
                                       self.savings()['saved_samples'], driver)
-
-    def _end_pass(self, runner) -> None:
-        self._flush_scores()
-        if self.clock.pass_unscored:
-            runner.logger.warning(describe_unscored(self.clock.pass_unscored))
-        self.ledger.end_pass()
-        self.clock.start_pass(self.clock.pass_index + 1)
-        runner.logger.info(f'InfoBatch savings so far: {self.summary()}')
 
     # -- iterations --------------------------------------------------------
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Hand the batch's weights to the loss adapters."""
-        rng = self.pending.take_rng_at_first_iter()
+        rng = self.run.pending.take_rng_at_first_iter()
         if rng is not None:
             restore_torch_rng(rng)
-        driver = self.driver
-        padded = driver.sampler.world_size > 1 and driver.layout is not None
-        self.recorder.start_step(
-            self.step_scores.start(
-                data_batch, self.plan,
-                driver.sampler.num_real if padded else None,
-                self.clock.pass_iter * driver.batch_size))
+        self.recorder.start_step(self.run.start_step(data_batch, self.driver))
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         """Keep the batch's losses as scores; advance clock and ledger."""
-        losses = self.recorder.finish_step_losses()
-        driver = self.driver
-        samples, padding = self.step_scores.finish(
-            losses, driver.batch_size, driver.sampler.world_size)
-        self.clock.pass_samples += samples
-        steps = self.clock.step(driver.pass_len, driver.full_pass_len,
-                                driver.target_full_iters)
-        self.ledger.record_step(samples, padding, steps)
-        if self.clock.pass_iter == driver.pass_len:
-            self._end_pass(runner)
-        driver.after_step(runner, self.clock, steps)
+        driver, run = self.driver, self.run
+        steps = run.book_step(self.recorder.finish_step_losses(), driver)
+        if run.clock.pass_iter == driver.pass_len:
+            warning = run.end_pass()
+            if warning is not None:
+                runner.logger.warning(warning)
+            runner.logger.info(f'InfoBatch savings so far: {self.summary()}')
+        driver.after_step(runner, run.clock, steps)
         self.savings_log.log_step(
-            runner, batch_idx, self.clock, self.ledger,
+            runner, batch_idx, run.clock, run.ledger,
             lambda: self.savings()['saved_samples'], driver.pass_len)
-
-    def _flush_scores(self) -> None:
-        unscored = self.step_scores.flush(self.table)
-        self.clock.pass_unscored += unscored
-        self.ledger.unscored += unscored
 
     # -- end ---------------------------------------------------------------
     def after_train(self, runner) -> None:
         """Log the savings of the whole run; leave the model as it was."""
-        self._flush_scores()
+        self.run.flush_scores()
         self._release_model()
         runner.logger.info(f'InfoBatch finished: {self.summary()}')
         warning = self.planner.shortfall(self.savings()['saved_samples'])
@@ -315,11 +285,9 @@ class InfoBatchHook(Hook):
     def savings(self) -> dict:
         """Forward/backward passes trained against the full-data run
         (:meth:`mmib.core.SavingsLedger.savings`)."""
-        if self.table is None:
-            return self.ledger.savings(0)
-        fraction = (self.clock.pass_samples / self.sampler.total_size
-                    if self.clock.pass_samples else 0.0)
-        return self.ledger.savings(len(self.table), fraction)
+        if self.run is None:
+            return SavingsLedger().savings(0)
+        return self.run.savings(self.sampler.total_size)
 
     def summary(self) -> str:
         """One line on the savings (and the target, with a budget)."""
@@ -329,13 +297,7 @@ class InfoBatchHook(Hook):
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
         """Write the message hub as plain data and add the hook's snapshot,
         so the file loads with torch's default allow-list."""
-        snapshot = None
-        if self.table is not None:  # training
-            self._flush_scores()
-            snapshot = InfoBatchSnapshot(  # written out at once: no copies
-                table=self.table.state_dict(), clock=self.clock,
-                ledger=self.ledger, plan=self.plan,
-                ratios=self.pruning.ratios,
-                layout=self.driver.layout_state(),
-                rng=capture_rng(self.driver.loader.generator))
+        snapshot = None if self.run is None else self.run.snapshot(  # training
+            self.pruning.ratios, self.driver.layout_state(),
+            capture_rng(self.driver.loader.generator))
         write_checkpoint(checkpoint, snapshot)

@@ -1,0 +1,98 @@
+"""The state of one ``train()`` with InfoBatch, and the bookkeeping of its
+steps and passes.
+
+:class:`TrainingRun` owns what a run keeps between events: the score table,
+the schedule clock, the savings ledger, the current pass's plan, the resume
+plan and the buffered step losses. It books each step (samples, padding,
+clock, ledger) and each pass end in one place, and turns its state into the
+checkpoint's snapshot. The hook builds it at ``before_train`` (the table's
+size is the loader's data set) and only routes events to it.
+"""
+from typing import Optional
+
+import torch
+
+from ..core import (EpochPlan, InfoBatchSnapshot, PassClock, SavingsLedger,
+                    ScoreTable)
+from ..core.describe import describe_unscored
+from .pass_driver import PassDriver
+from .resume import PendingResume
+from .step_scores import StepScores
+
+
+class TrainingRun:
+    """Scores, clock, ledger, plan and resume plan of one training run.
+
+    Args:
+        table (ScoreTable): Every sample's score.
+        clock (PassClock): The schedule clock (restored on a resume).
+        ledger (SavingsLedger): Samples trained so far (restored on a
+            resume).
+        pending (PendingResume): What a resumed checkpoint still has to
+            restore.
+    """
+
+    def __init__(self, table: ScoreTable, clock: PassClock,
+                 ledger: SavingsLedger, pending: PendingResume) -> None:
+        self.table = table
+        self.clock = clock
+        self.ledger = ledger
+        self.pending = pending
+        self.plan: Optional[EpochPlan] = None
+        self.step_scores = StepScores()
+
+    def start_step(self, data_batch, driver: PassDriver) -> torch.Tensor:
+        """The loss weights of this rank's batch (see
+        :meth:`StepScores.start`)."""
+        padded = driver.sampler.world_size > 1 and driver.layout is not None
+        return self.step_scores.start(
+            data_batch, self.plan,
+            driver.sampler.num_real if padded else None,
+            self.clock.pass_iter * driver.batch_size)
+
+    def book_step(self, losses: torch.Tensor, driver: PassDriver) -> int:
+        """Buffer the step's losses; advance the clock and the ledger.
+
+        Returns:
+            int: Full-data iterations the step stood for (the schedule
+            steps to make).
+        """
+        samples, padding = self.step_scores.finish(
+            losses, driver.batch_size, driver.sampler.world_size)
+        self.clock.pass_samples += samples
+        steps = self.clock.step(driver.pass_len, driver.full_pass_len,
+                                driver.target_full_iters)
+        self.ledger.record_step(samples, padding, steps)
+        return steps
+
+    def flush_scores(self) -> None:
+        """Store the buffered losses as scores; count those not stored."""
+        unscored = self.step_scores.flush(self.table)
+        self.clock.pass_unscored += unscored
+        self.ledger.unscored += unscored
+
+    def end_pass(self) -> Optional[str]:
+        """Close the pass; the warning on its unscored losses, if any."""
+        self.flush_scores()
+        warning = (describe_unscored(self.clock.pass_unscored)
+                   if self.clock.pass_unscored else None)
+        self.ledger.end_pass()
+        self.clock.start_pass(self.clock.pass_index + 1)
+        return warning
+
+    def savings(self, pass_size: int) -> dict:
+        """:meth:`mmib.core.SavingsLedger.savings`, the current pass counted
+        by the fraction of its ``pass_size`` samples trained."""
+        fraction = (self.clock.pass_samples / pass_size
+                    if self.clock.pass_samples else 0.0)
+        return self.ledger.savings(len(self.table), fraction)
+
+    def snapshot(self, ratios, layout: Optional[dict],
+                 rng: dict) -> InfoBatchSnapshot:
+        """The checkpoint's InfoBatch state (scores flushed first; written
+        out at once, so nothing is copied)."""
+        self.flush_scores()
+        return InfoBatchSnapshot(table=self.table.state_dict(),
+                                 clock=self.clock, ledger=self.ledger,
+                                 plan=self.plan, ratios=ratios,
+                                 layout=layout, rng=rng)
