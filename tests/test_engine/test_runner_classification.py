@@ -179,7 +179,7 @@ def test_val_and_test_runs_leave_the_hook_idle(work_dir):
     metrics = runner.val()
     assert 'accuracy/top1' in metrics
     hook = get_hook(runner, 'InfoBatchHook')
-    assert hook.run.table is None and hook.recorder is None
+    assert hook.run is None and hook.recorder is None
 
 
 @pytest.mark.parametrize('loss', [
