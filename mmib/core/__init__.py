@@ -3,7 +3,7 @@ from .budget import SavingsBudget
 from .clock import (PassClock, full_data_steps, iterations_to_cover,
                     scheduler_steps_for_iter)
 from .ledger import SavingsLedger
-from .pass_stats import pass_statistics, projected_saving
+from .pass_stats import pass_statistics, projected_saving, score_histogram
 from .planner import PassPlanner
 from .pruning import (SELECTIONS, BatchLayout, EpochPlan, PruningPolicy,
                       ScoreTable, check_score_momentum, derive_seed,
@@ -22,5 +22,6 @@ __all__ = [
     'PruningPolicy', 'SELECTIONS', 'STATE_VERSION', 'SavingsLedger',
     'ScoreTable', 'check_score_momentum', 'derive_seed', 'expected_num_kept',
     'full_data_steps', 'iterations_to_cover', 'num_pruning_epochs',
-    'pass_statistics', 'plan_epoch', 'projected_saving', 'rank_share', 'scheduler_steps_for_iter'
+    'pass_statistics', 'plan_epoch', 'projected_saving', 'rank_share',
+    'scheduler_steps_for_iter', 'score_histogram'
 ]

@@ -1,5 +1,5 @@
 """Per-pass statistics of the scores and the pruning (for plots and logs)."""
-from typing import Dict
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -9,22 +9,22 @@ from .pruning import EpochPlan, ScoreTable, assign_bands
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def pass_statistics(table: ScoreTable, plan: EpochPlan,
-                    bins: int = 20) -> Dict[str, float]:
+def pass_statistics(table: ScoreTable, plan: EpochPlan) -> Dict[str, float]:
     """Score distribution, thresholds and kept/pruned counts of a pass.
 
     Args:
         table (ScoreTable): The scores the pass was planned with.
         plan (EpochPlan): The pass's plan.
-        bins (int): Histogram bins (equal width between the lowest and the
-            highest score). Defaults to 20.
 
     Returns:
         dict: Flat ``name -> number``: ``kept``, ``pruned``, ``scored``,
-        ``threshold_<k>``, ``score_mean``, ``score_q<pct>``, ``hist_min``,
-        ``hist_max``, ``hist_<bin>`` (counts), and per band ``band<b>_kept``
-        / ``band<b>_pruned`` (band ``len(thresholds)`` is the top one, with
-        the unscored samples).
+        ``threshold_<k>``, ``score_mean``, ``score_q<pct>``, and per band
+        ``band<b>_kept`` / ``band<b>_pruned``. Band ``b`` holds the samples
+        between threshold ``b - 1`` and threshold ``b``: with the mean
+        threshold ``band0`` is below the mean (the prunable ones) and
+        ``band1`` at or above it with the unscored samples (always kept);
+        band ``len(thresholds)`` is always the top one. The histogram of
+        the scores is :func:`score_histogram`.
     """
     stats: Dict[str, float] = dict(
         kept=plan.num_kept,
@@ -40,12 +40,6 @@ def pass_statistics(table: ScoreTable, plan: EpochPlan,
         stats['score_mean'] = float(values.mean())
         for q, v in zip(QUANTILES, np.quantile(values, QUANTILES)):
             stats[f'score_q{round(q * 100):02d}'] = float(v)
-        low, high = float(values.min()), float(values.max())
-        counts = torch.histc(scores.float(), bins=bins, min=low,
-                             max=high if high > low else low + 1)
-        stats['hist_min'], stats['hist_max'] = low, high
-        for b, count in enumerate(counts.tolist()):
-            stats[f'hist_{b:02d}'] = count
     bands = assign_bands(table, plan.thresholds)
     kept = plan.weights > 0
     for b in range(len(thresholds) + 1):
@@ -53,6 +47,28 @@ def pass_statistics(table: ScoreTable, plan: EpochPlan,
         stats[f'band{b}_kept'] = int((members & kept).sum())
         stats[f'band{b}_pruned'] = int((members & ~kept).sum())
     return stats
+
+
+def score_histogram(table: ScoreTable,
+                    bins: int = 20) -> Optional[Dict[str, List[float]]]:
+    """Counts of the scored samples in equal-width bins.
+
+    Args:
+        table (ScoreTable): The scores.
+        bins (int): Bins between the lowest and the highest score.
+            Defaults to 20.
+
+    Returns:
+        dict or None: ``counts`` (``bins`` numbers) and ``range`` (the
+        lowest and the highest score), or None before any sample is scored.
+    """
+    scores = table.scores[table.seen].float()
+    if not scores.numel():
+        return None
+    low, high = float(scores.min()), float(scores.max())
+    counts = torch.histc(scores, bins=bins, min=low,
+                         max=high if high > low else low + 1)
+    return dict(counts=counts.tolist(), range=[low, high])
 
 
 def projected_saving(samples_before: int, kept: int, num_samples: int,

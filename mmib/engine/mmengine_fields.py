@@ -1,10 +1,11 @@
 """The one place where mmib reads or writes MMEngine's private fields.
 
 MMEngine 0.10 has no public way to shorten a running train loop or to tell
-gradient accumulation where a shortened run ends, and keeps the resume flag
-and the randomness settings private. Each access is one named function
-here; ``tests/test_engine/test_mmengine_fields.py`` checks every field against the
-installed MMEngine, so a change there fails a test, not a run.
+gradient accumulation where a shortened run ends, and keeps the resume flag,
+the randomness settings and the visualizer's backends private. Each access
+is one named function here; ``tests/test_engine/test_mmengine_fields.py``
+checks every field against the installed MMEngine, so a change there fails a
+test, not a run.
 """
 from typing import Any
 
@@ -18,6 +19,7 @@ FIELDS = (
     ('mmengine.runner.Runner', '_resume'),
     ('mmengine.runner.Runner', '_randomness_cfg'),
     ('mmengine.runner.checkpoint.CheckpointLoader', '_schemes'),
+    ('mmengine.visualization.Visualizer', '_vis_backends'),
 )
 
 
@@ -52,6 +54,12 @@ def diff_rank_seed(runner: Any) -> bool:
     """``randomness.diff_rank_seed`` of the runner's config."""
     return bool((getattr(runner, '_randomness_cfg', None)
                  or {}).get('diff_rank_seed', False))
+
+
+def vis_backends(visualizer: Any) -> list:
+    """The visualizer's backends (``visualizer._vis_backends``; MMEngine
+    looks them up only by name), to give each what it can show."""
+    return list(getattr(visualizer, '_vis_backends', {}).values())
 
 
 def local_checkpoint_loader():

@@ -1,9 +1,13 @@
 """The run's savings to MMEngine's message hub and visualizer."""
 from typing import Callable
 
+from mmengine.dist import is_main_process
 from mmengine.hooks import LoggerHook
+from mmengine.visualization import LocalVisBackend, TensorboardVisBackend
 
-from ..core import EpochPlan, pass_statistics, projected_saving
+from ..core import (EpochPlan, pass_statistics, projected_saving,
+                    score_histogram)
+from .mmengine_fields import vis_backends
 
 
 class SavingsLog:
@@ -14,7 +18,11 @@ class SavingsLog:
     ``train/infobatch_samples`` in the message hub, so the ``LoggerHook``'s
     lines carry them. Per pass: the score and plan statistics
     (:func:`~mmib.core.pass_statistics`) as ``infobatch/*`` scalars of the
-    visualizer (``scalars.json``, TensorBoard, ...).
+    visualizer (``scalars.json``, TensorBoard, ...), and the score
+    histogram of the pass: a histogram ``infobatch/scores`` in TensorBoard,
+    the bin counts ``infobatch/score_hist`` and their ``infobatch/
+    score_hist_range`` (lowest, highest score) in ``scalars.json``; other
+    backends get the scalars only.
     """
 
     def __init__(self) -> None:
@@ -48,8 +56,22 @@ class SavingsLog:
             projected_saving=projected_saving(
                 ledger.samples_trained, plan.num_kept, len(table),
                 pass_index, driver.num_passes, driver.num_pruning_passes))
-        runner.visualizer.add_scalars(
-            {f'infobatch/{k}': v for k, v in stats.items()}, step=runner.iter)
+        scalars = {f'infobatch/{k}': v for k, v in stats.items()}
+        hist = score_histogram(table)
+        if not is_main_process():  # as the visualizer's own add_scalars
+            return
+        for backend in vis_backends(runner.visualizer):
+            if isinstance(backend, LocalVisBackend) and hist:
+                backend.add_scalars(
+                    dict(scalars, **{'infobatch/score_hist': hist['counts'],
+                                     'infobatch/score_hist_range':
+                                     hist['range']}), step=runner.iter)
+                continue
+            backend.add_scalars(scalars, step=runner.iter)
+            if isinstance(backend, TensorboardVisBackend) and hist:
+                backend.experiment.add_histogram(
+                    'infobatch/scores',
+                    table.scores[table.seen].float().numpy(), runner.iter)
 
     def log_step(self, runner, batch_idx: int, clock, ledger,
                  saved: Callable[[], float], pass_len: int) -> None:

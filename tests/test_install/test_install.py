@@ -94,6 +94,14 @@ def test_wheel_metadata_has_ranges_and_no_torch_or_mmcv(wheel):
             in names)
     assert 'mmib/.mim/tools/train.py' in names
     assert 'mmib/.mim/model-index.yml' in names
+    # the licence setup.py names, as a file in the repository and the wheel
+    assert 'License: Apache-2.0' in meta
+    licence = next(n for n in names if n.endswith('.dist-info/LICENSE')
+                   or '/licenses/LICENSE' in n)
+    with zipfile.ZipFile(wheel) as z:
+        text = z.read(licence).decode()
+    assert 'Apache License' in text and 'Version 2.0, January 2004' in text
+    assert open(osp.join(REPO, 'LICENSE')).read() == text
 
 
 def test_dry_run_into_the_older_stack_installs_only_mmib(venv, wheel):

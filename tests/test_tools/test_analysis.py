@@ -42,8 +42,11 @@ def test_pass_statistics_land_in_scalars_json(tiny_run):
     assert second['infobatch/band0_pruned'] == second['infobatch/pruned']
     assert second['infobatch/threshold_0'] == pytest.approx(
         second['infobatch/score_mean'], rel=1e-5)
-    hist = [second[f'infobatch/hist_{b:02d}'] for b in range(20)]
-    assert sum(hist) == 128
+    hist = second['infobatch/score_hist']
+    assert len(hist) == 20 and sum(hist) == 128
+    low, high = second['infobatch/score_hist_range']
+    assert low <= second['infobatch/score_q05'] <= high
+    assert 'infobatch/score_hist' not in first  # nothing scored yet
     assert 0 < second['infobatch/projected_saving'] < 1
     assert any('infobatch_full_iters' in r and 'lr' in r for r in rows)
 
@@ -55,11 +58,17 @@ def test_pass_statistics_land_in_tensorboard(tiny_run):
         osp.join(tiny_run, '*', 'vis_data', '**', 'events.out.tfevents*'),
         recursive=True)
     assert events
-    accumulator = EventAccumulator(osp.dirname(events[0]))
+    accumulator = EventAccumulator(osp.dirname(events[0]),
+                                   size_guidance={'histograms': 0})
     accumulator.Reload()
     tags = accumulator.Tags()['scalars']
     assert 'infobatch/kept' in tags and 'infobatch/projected_saving' in tags
     assert len(accumulator.Scalars('infobatch/kept')) == 3
+    # the scores as one histogram per scored pass, not one scalar per bin
+    assert not [t for t in tags if 'hist' in t]
+    histograms = accumulator.Histograms('infobatch/scores')
+    assert len(histograms) == 2
+    assert histograms[0].histogram_value.num == 128
 
 
 def test_plot_tool_writes_four_pictures(tiny_run, tmp_path):
@@ -111,6 +120,22 @@ def test_comparison_table_from_work_dirs_the_test_controls(tmp_path):
     assert lines[3] == ('| infobatch | 2 | 90.00 ± 1.41 | 130 | 35.0% | 20 '
                         '| 10.0 | 0.0% |')
     out = str(tmp_path / 'curves.png')
-    compare_runs.plot_curves([run_summary(d) for d in dirs], out)
+    # validated at the end only: one point per group, mean ± sd
+    assert compare_runs.plot_curves([run_summary(d) for d in dirs],
+                                    out) == 'final values'
     with Image.open(out) as image:
         assert image.size[0] > 600
+
+
+def test_runs_validated_during_training_are_drawn_as_curves(tmp_path):
+    dirs = [_fake_run(str(tmp_path), f'full_seed{k}', 90.0 + k, [None] * 2,
+                      [0.5, 0.5]) for k in range(2)]
+    for d in dirs:  # a second validation, after the first iteration row
+        path = glob.glob(osp.join(d, '*', 'vis_data', 'scalars.json'))[0]
+        rows = open(path).read().splitlines()
+        rows.insert(1, json.dumps({'accuracy/top1': 80.0, 'step': 1}))
+        open(path, 'w').write('\n'.join(rows) + '\n')
+    summaries = [run_summary(d) for d in dirs]
+    assert [len(s['curve']) for s in summaries] == [2, 2]
+    out = str(tmp_path / 'curves.png')
+    assert compare_runs.plot_curves(summaries, out) == 'curves'

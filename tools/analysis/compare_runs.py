@@ -19,6 +19,8 @@ import os.path as osp
 import sys
 from typing import List
 
+import numpy as np
+
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
@@ -57,33 +59,56 @@ def comparison_table(summaries: List[dict]) -> str:
     return '\n'.join(lines)
 
 
-def plot_curves(summaries: List[dict], out: str) -> None:
-    """Metric against samples trained and against training wall time."""
+def plot_curves(summaries: List[dict], out: str) -> str:
+    """Metric against samples trained and against training wall time.
+
+    Runs validated more than once are drawn as curves, one per run. Where
+    every run of a group has only its final value (validation at the end
+    only), the group is drawn as one point, mean ± sd over its runs, with
+    the single runs as small dots.
+
+    Returns:
+        str: ``'curves'`` or ``'final values'``: what was drawn.
+    """
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
 
+    groups = group_runs(summaries)
+    curves = any(len(r['curve']) > 1 for runs in groups.values()
+                 for r in runs)
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for name, runs in group_runs(summaries).items():
-        for k, run in enumerate(runs):
-            if not run['curve']:
-                continue
-            _, samples, seconds, values = zip(*run['curve'])
-            label = name if k == 0 else None
-            color = f'C{list(group_runs(summaries)).index(name)}'
-            axes[0].plot(samples, values, 'o-', color=color, label=label)
-            axes[1].plot(seconds, values, 'o-', color=color, label=label)
+    for g, (name, runs) in enumerate(groups.items()):
+        color = f'C{g}'
+        points = [r['curve'][-1] for r in runs if r['curve']]
+        if not points:
+            continue
+        if curves:
+            for k, run in enumerate(r for r in runs if r['curve']):
+                _, samples, seconds, values = zip(*run['curve'])
+                label = name if k == 0 else None
+                axes[0].plot(samples, values, '.-', color=color, label=label)
+                axes[1].plot(seconds, values, '.-', color=color, label=label)
+            continue
+        _, samples, seconds, values = (np.array(v) for v in zip(*points))
+        sd = values.std(ddof=1) if len(values) > 1 else 0.0
+        for ax, x in zip(axes, (samples, seconds)):
+            ax.plot(x, values, '.', color=color, alpha=0.4)
+            ax.errorbar(x.mean(), values.mean(), yerr=sd, xerr=x.std(),
+                        fmt='o', color=color, capsize=4, markersize=8,
+                        label=f'{name} (mean ± sd, {len(values)} runs)')
     metric = next((s['metric_name'] for s in summaries if s['metric_name']),
                   'metric')
     axes[0].set_xlabel('samples trained (forward/backward passes)')
     axes[1].set_xlabel('training wall time (s)')
     for ax in axes:
-        ax.set_ylabel(metric)
+        ax.set_ylabel(metric if curves else f'final {metric}')
         ax.grid(alpha=0.3)
-    axes[0].legend()
+    axes[0].legend(fontsize='small')
     fig.tight_layout()
     fig.savefig(out, dpi=100)
     plt.close(fig)
+    return 'curves' if curves else 'final values'
 
 
 def main() -> None:

@@ -37,7 +37,7 @@ def pass_rows(rows: List[dict]) -> List[Dict[str, float]]:
 
 
 def plot_scores(passes: List[dict], chosen: Optional[Sequence[int]], ax):
-    with_hist = [p for p in passes if 'hist_min' in p]
+    with_hist = [p for p in passes if 'score_hist' in p]
     if chosen:
         with_hist = [p for p in with_hist if int(p['pass_index']) + 1 in
                      chosen]
@@ -45,10 +45,8 @@ def plot_scores(passes: List[dict], chosen: Optional[Sequence[int]], ax):
         k = len(with_hist) - 1
         with_hist = [with_hist[i] for i in sorted({0, k // 3, 2 * k // 3, k})]
     for n, p in enumerate(with_hist):
-        bins = sorted(k for k in p if k.startswith('hist_') and
-                      k[5:].isdigit())
-        counts = [p[b] for b in bins]
-        low, high = p['hist_min'], p['hist_max']
+        counts = p['score_hist']
+        low, high = p['score_hist_range']
         width = (high - low) / len(counts) if high > low else 1.0
         edges = [low + i * width for i in range(len(counts))]
         color = f'C{n}'
@@ -80,7 +78,9 @@ def plot_kept(passes: List[dict], ax):
     ax.set_xlabel('pass')
     ax.set_ylabel('samples')
     ax.set_title('kept and pruned samples per pass')
-    ax.legend(fontsize='small')
+    # below the axes: inside, it covers the bars of the first passes
+    ax.legend(fontsize='small', loc='upper center',
+              bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
 
 
 def plot_saved(rows: List[dict], passes: List[dict], ax):
@@ -134,7 +134,7 @@ def make_figures(work_dir: str, out: str,
         ax.grid(alpha=0.3)
         fig.tight_layout()
         path = osp.join(out, name)
-        fig.savefig(path, dpi=100)
+        fig.savefig(path, dpi=100, bbox_inches='tight')
         plt.close(fig)
         paths.append(path)
     return paths
