@@ -14,7 +14,7 @@ config (520 photo tiles, 20 epochs):
 
 Usage::
 
-    python tools/mae_score_study.py [--seeds 0 1] [--work-dir work_dirs/mae_study]
+    python tools/mae_score_study.py [--seeds 0 1] [--epochs 20] [--work-dir work_dirs/mae_study]
 """
 import argparse
 import os.path as osp
@@ -28,6 +28,7 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 import mmib  # noqa: E402,F401
+from mmib.analysis.equal_cost import load_checkpoint_safely  # noqa: E402
 from mmib.engine import PerSampleLossRecorder  # noqa: E402
 
 FULL = osp.join(REPO, 'configs', 'selfsup',
@@ -46,13 +47,14 @@ def per_sample_losses(config: str, checkpoint: str, mask_seed: int):
     from mmengine.config import Config
     from mmengine.dataset import default_collate
     from mmengine.registry import init_default_scope
-    from mmengine.runner import load_checkpoint
     from mmpretrain.registry import DATASETS, MODELS
 
     cfg = Config.fromfile(config)
     init_default_scope('mmpretrain')
     model = MODELS.build(cfg.model)
-    load_checkpoint(model, checkpoint, map_location='cpu', logger='silent')
+    # MMEngine's own checkpoints (the full-data run's) hold message-hub
+    # buffers that torch's weights_only load refuses: mmib's safe reader
+    model.load_state_dict(load_checkpoint_safely(checkpoint)['state_dict'])
     model.eval()
     dataset = DATASETS.build(
         dict(type='PhotoTilesDataset', pipeline=[dict(type='PackInputs')]))
@@ -74,17 +76,17 @@ def spearman(a: torch.Tensor, b: torch.Tensor) -> float:
     return float(torch.corrcoef(torch.stack([ra, rb]))[0, 1])
 
 
-def train(config, options, work_dir, seed) -> dict:
+def train(config, options, work_dir, seed, epochs=20) -> dict:
     cmd = [
         sys.executable, osp.join(REPO, 'tools', 'train.py'), config,
         '--work-dir', work_dir, '--cfg-options', f'randomness.seed={seed}',
-        *options
+        f'train_cfg.max_epochs={epochs}', *options
     ]
     subprocess.run(cmd, check=True, capture_output=True, cwd=REPO)
-    ckpt = osp.join(work_dir, 'epoch_20.pth')
-    state = torch.load(ckpt, map_location='cpu')
+    ckpt = osp.join(work_dir, f'epoch_{epochs}.pth')
+    state = load_checkpoint_safely(ckpt)
     samples = (state['infobatch']['ledger']['samples_trained']
-               if 'infobatch' in state else 20 * 520)
+               if 'infobatch' in state else epochs * 520)
     losses = [per_sample_losses(config, ckpt, s).mean() for s in range(4)]
     return dict(ckpt=ckpt, samples=samples,
                 loss=float(torch.stack(losses).mean()))
@@ -93,6 +95,8 @@ def train(config, options, work_dir, seed) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    parser.add_argument('--epochs', type=int, default=20,
+                        help='pre-training epochs (default: 20)')
     parser.add_argument('--work-dir',
                         default=osp.join('work_dirs', 'mae_study'))
     args = parser.parse_args()
@@ -103,7 +107,8 @@ def main() -> None:
         for name, (config, options) in RUNS.items():
             tag = name.split(',')[-1].strip().replace(' ', '_')
             work_dir = osp.join(args.work_dir, f'{tag}_seed{seed}')
-            results[name].append(train(config, options, work_dir, seed))
+            results[name].append(
+                train(config, options, work_dir, seed, args.epochs))
             print(f'  {name:<24} seed {seed}: final loss '
                   f"{results[name][-1]['loss']:.4f}, samples "
                   f"{results[name][-1]['samples']}", flush=True)
@@ -114,7 +119,8 @@ def main() -> None:
     print('Per-sample score noise (trained full-data model, two mask '
           f'draws): Spearman rank correlation {noise:.3f}')
     print()
-    print(f'Tiny MAE (520 photo tiles, 20 epochs), seeds {args.seeds}:')
+    print(f'Tiny MAE (520 photo tiles, {args.epochs} epochs), seeds '
+          f'{args.seeds}:')
     print('| run | final reconstruction loss (mean ± sd) | samples trained '
           '| saved |')
     print('|---|---|---|---|')

@@ -186,6 +186,11 @@ def end_process_group() -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     cfg = build_config(args)
+    # a missing data folder: one sentence, before anything is built
+    try:
+        mmib.datasets.check_data_roots(cfg)
+    except FileNotFoundError as error:
+        raise SystemExit(str(error)) from None
     # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves
     mmib.compat.init_cpu_process_group(args.launcher)
     runner = build_runner(cfg)

@@ -170,6 +170,10 @@ def equal_cost_config(work_dir: str,
         if h.get('type') != 'InfoBatchHook'
     ]
     cfg.custom_hooks = hooks
+    if cfg.get('resume'):
+        # the dump of a resumed run: its load_from is the InfoBatch run's
+        # checkpoint, not a starting point of the baseline
+        cfg.resume, cfg.load_from = False, None
     info = dict(
         max_iters=max_iters,
         samples=max_iters * per_iter,

@@ -8,6 +8,7 @@ from conftest import REPO, demo_config, get_hook, run
 from mmengine.config import Config
 
 from mmib.analysis import equal_cost_config, read_infobatch_ledger
+from mmib.analysis.equal_cost import find_dumped_config
 
 
 def _per_pass(runner):
@@ -78,6 +79,22 @@ def test_equal_cost_config_trains_infobatch_samples_within_one_batch(
     assert trained == info['samples']
     lr = short.optim_wrapper.get_lr()['lr'][0]
     assert abs(lr - 1e-4) < 2e-3  # the schedule ran to its end value
+
+
+def test_equal_cost_config_of_a_resumed_run_starts_from_scratch(tmp_path):
+    work_dir = str(tmp_path / 'ib')
+    run(demo_config(work_dir, epochs=2, num_samples=64,
+                    infobatch=dict(ratio=0.5)))
+    cfg = demo_config(work_dir, epochs=3, num_samples=64,
+                      infobatch=dict(ratio=0.5))
+    cfg.resume = True  # what --resume leaves in the dumped config
+    run(cfg)
+    dumped = find_dumped_config(work_dir)  # overwritten by the resume
+    assert Config.fromfile(dumped).resume is True
+    short_cfg, info = equal_cost_config(work_dir)
+    assert short_cfg.resume is False and short_cfg.load_from is None
+    # the resumed run's ledger: all three epochs
+    assert info['full_iters'] == 3 * -(-64 // cfg.train_dataloader.batch_size)
 
 
 def test_equal_cost_tool_writes_and_never_overwrites(tmp_path):
