@@ -48,6 +48,8 @@ class SavingsLog:
             saved (float): Fraction saved so far.
             driver (PassDriver): The run's passes.
         """
+        if not is_main_process():  # as the visualizer's own add_scalars
+            return
         stats = pass_statistics(table, plan)
         stats.update(
             pass_index=pass_index,
@@ -58,8 +60,6 @@ class SavingsLog:
                 pass_index, driver.num_passes, driver.num_pruning_passes))
         scalars = {f'infobatch/{k}': v for k, v in stats.items()}
         hist = score_histogram(table)
-        if not is_main_process():  # as the visualizer's own add_scalars
-            return
         for backend in vis_backends(runner.visualizer):
             if isinstance(backend, LocalVisBackend) and hist:
                 backend.add_scalars(

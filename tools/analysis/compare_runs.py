@@ -91,7 +91,7 @@ def plot_curves(summaries: List[dict], out: str) -> str:
                 axes[1].plot(seconds, values, '.-', color=color, label=label)
             continue
         _, samples, seconds, values = (np.array(v) for v in zip(*points))
-        sd = values.std(ddof=1) if len(values) > 1 else 0.0
+        _, sd = describe(values.tolist())
         for ax, x in zip(axes, (samples, seconds)):
             ax.plot(x, values, '.', color=color, alpha=0.4)
             ax.errorbar(x.mean(), values.mean(), yerr=sd, xerr=x.std(),
