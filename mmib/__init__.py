@@ -1,6 +1,8 @@
 """mmib: InfoBatch (unbiased dynamic data pruning) for OpenMMLab.
 
-``import mmib`` first applies the CPU-stack fixes of :mod:`mmib.compat`, then
+``import mmib`` first applies the import fixes of :mod:`mmib.compat` (each
+only where an import of the CPU stack fails; it changes no working
+behaviour of another library), then
 registers ``InfoBatchHook`` (HOOKS), ``InfoBatchDataset`` and
 ``DigitsDataset`` (DATASETS), ``InfoBatchSampler`` (DATA_SAMPLERS) and
 ``SmallCNN`` (MODELS) in
@@ -17,7 +19,7 @@ check_dependencies()  # a clear error for a package outside its range
 
 from . import compat  # noqa: E402
 
-compat.apply_all()
+compat.apply_import_fixes()
 
 from . import datasets, engine, models, registry  # noqa: E402
 from .version import __version__  # noqa: E402

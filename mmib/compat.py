@@ -19,8 +19,10 @@ before anything imports torchvision or mmcv.ops:
    a small ``mmcv.ops`` module is provided that loads ``point_sample.py`` from
    mmcv's own source and raises a clear error for any compiled op.
 
-``import mmib`` applies one more fix, only under numpy >= 2 with mmcv
-installed:
+One more fix is **not** applied by ``import mmib``: it changes what a
+working function of another library does, so it is applied only where asked
+for: ``tools/train.py`` calls it, and so can a user's own script. It does
+something only under numpy >= 2 with mmcv installed:
 
 3. **mmcv's ``adjust_hue`` under numpy >= 2.** Its pillow branch shifts the
    hue channel with ``np.uint8(hue_factor * 255)``, which numpy 2 refuses
@@ -238,8 +240,14 @@ def init_cpu_process_group(launcher: str) -> bool:
     return True
 
 
-def apply_all() -> None:
-    """Apply the fixes (each a no-op where it is not needed)."""
+def apply_import_fixes() -> None:
+    """Apply fixes 1 and 2, which ``import mmib`` runs: each a no-op where
+    the import it mends works; fix 3 is left to :func:`apply_run_fixes`."""
     fix_torchvision_import()
     fix_mmcv_ops()
+
+
+def apply_run_fixes() -> None:
+    """Apply fix 3 (``tools/train.py`` calls this before building the
+    runner; a user's own training script can too)."""
     fix_mmcv_adjust_hue()

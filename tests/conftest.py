@@ -23,7 +23,12 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-import mmib  # noqa: F401  (compat fixes, registration)
+import mmib  # noqa: F401  (import fixes, registration)
+
+# what tools/train.py does before a run: the stock self-supervised view
+# pipelines (ColorJitter with a hue range) need mmcv's adjust_hue mended
+# under numpy 2, for the plain runs as much as for the pruned ones
+mmib.compat.apply_run_fixes()
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_FULL = osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py')

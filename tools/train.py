@@ -1,8 +1,10 @@
 """Train a model with MMEngine's Runner (mmpretrain / mmseg configs).
 
 The OpenMMLab ``tools/train.py`` with InfoBatch available: ``import mmib``
-comes first, so the CPU-stack fixes of ``mmib.compat`` are in place and
-``InfoBatchHook`` is registered before the config is built.
+comes first, so the import fixes of ``mmib.compat`` are in place and
+``InfoBatchHook`` is registered before the config is built; the run fixes
+(mmcv's ``adjust_hue`` under numpy 2) are applied before the runner is
+built.
 
 Examples::
 
@@ -193,6 +195,7 @@ def main(argv=None) -> None:
         raise SystemExit(str(error)) from None
     # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves
     mmib.compat.init_cpu_process_group(args.launcher)
+    mmib.compat.apply_run_fixes()
     runner = build_runner(cfg)
     # --resume never executes the checkpoint's meta['config'] (any config)
     runner.register_hook(mmib.engine.CheckpointGuardHook())

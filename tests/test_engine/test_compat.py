@@ -46,6 +46,7 @@ def test_negative_hue_shift_under_numpy_2_wraps_as_numpy_1_did():
     from mmcv.image import photometric
     from PIL import Image
 
+    compat.apply_run_fixes()  # not applied by ``import mmib``
     img = np.random.default_rng(0).integers(0, 256, (8, 9, 3), np.uint8)
     if int(np.__version__.split('.')[0]) >= 2:
         with pytest.raises(OverflowError):

@@ -144,6 +144,31 @@ def test_train_py_frees_the_ddp_model_before_ending_the_group(tmp_path):
     assert 'DDP models alive at destroy: [0] initialized: False' in out
 
 
+def test_train_py_applies_the_run_fixes_before_building_the_runner(
+        monkeypatch, tmp_path):
+    """``import mmib`` leaves mmcv's ``adjust_hue`` alone; tools/train.py
+    applies that fix (``compat.apply_run_fixes``) before the runner."""
+    sys.path.insert(0, osp.join(REPO, 'tools'))
+    import mmib
+    import train
+
+    calls = []
+
+    class Stop(Exception):
+        pass
+
+    def build_runner(cfg):
+        calls.append('build_runner')
+        raise Stop
+
+    monkeypatch.setattr(mmib.compat, 'apply_run_fixes',
+                        lambda: calls.append('apply_run_fixes'))
+    monkeypatch.setattr(train, 'build_runner', build_runner)
+    with pytest.raises(Stop):
+        train.main([PROBE_CONFIG, '--work-dir', str(tmp_path)])
+    assert calls == ['apply_run_fixes', 'build_runner']
+
+
 def test_build_config_applies_the_openmmlab_flags(monkeypatch, tmp_path):
     sys.path.insert(0, osp.join(REPO, 'tools'))
     import train
