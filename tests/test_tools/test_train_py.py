@@ -11,6 +11,10 @@ import torch
 
 from conftest import PROBE_CONFIG, REPO, TESTS, free_port, run_command, subprocess_env
 
+sys.path.insert(0, osp.join(REPO, 'tools'))
+import train  # noqa: E402  (tools/train.py)
+import mmib  # noqa: E402
+
 
 def _train(*args) -> str:
     return run_command([sys.executable, 'tools/train.py', PROBE_CONFIG, *args])
@@ -148,10 +152,6 @@ def test_train_py_applies_the_run_fixes_before_building_the_runner(
         monkeypatch, tmp_path):
     """``import mmib`` leaves mmcv's ``adjust_hue`` alone; tools/train.py
     applies that fix (``compat.apply_run_fixes``) before the runner."""
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    import mmib
-    import train
-
     calls = []
 
     class Stop(Exception):
@@ -170,9 +170,6 @@ def test_train_py_applies_the_run_fixes_before_building_the_runner(
 
 
 def test_build_config_applies_the_openmmlab_flags(monkeypatch, tmp_path):
-    sys.path.insert(0, osp.join(REPO, 'tools'))
-    import train
-
     demo = osp.join(REPO, 'configs', 'demo',
                     'resnet18-tiny_digits_infobatch.py')
     cfg = train.build_config(train.parse_args([demo]))
