@@ -140,8 +140,26 @@ def equal_cost_config(work_dir: str,
     ledger = read_infobatch_ledger(work_dir)
     cfg = Config.fromfile(config or find_dumped_config(work_dir))
     per_iter = ledger['batch_size'] * ledger['world_size']
-    max_iters = max(1, int(round(ledger['samples_trained'] / per_iter)))
-    full_iters = ledger['iters_full']
+    return shorter_schedule(cfg, ledger['samples_trained'], per_iter,
+                            ledger['iters_full'])
+
+
+def shorter_schedule(cfg: Config, samples: int, per_iter: int,
+                     full_iters: int) -> Tuple[Config, dict]:
+    """``cfg`` trained on the full data for ``samples`` samples: an
+    iteration-based run of ``samples / per_iter`` iterations, every
+    parameter schedule compressed alike.
+
+    Args:
+        cfg (Config): The full run's config (changed in place).
+        samples (int): Samples to train (the cost to match).
+        per_iter (int): Samples of one iteration, all ranks.
+        full_iters (int): Iterations of the full run.
+
+    Returns:
+        tuple: The config and the dict of :func:`equal_cost_config`.
+    """
+    max_iters = max(1, int(round(samples / per_iter)))
     factor = max_iters / full_iters
     train_cfg = cfg.train_cfg
     by_epoch = train_cfg.get('by_epoch', False) or 'max_epochs' in train_cfg
@@ -177,8 +195,7 @@ def equal_cost_config(work_dir: str,
     info = dict(
         max_iters=max_iters,
         samples=max_iters * per_iter,
-        infobatch_samples=ledger['samples_trained'],
-        fraction=ledger['samples_trained'] /
-        (full_iters * per_iter),
+        infobatch_samples=samples,
+        fraction=samples / (full_iters * per_iter),
         full_iters=full_iters)
     return cfg, info

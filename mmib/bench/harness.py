@@ -21,7 +21,7 @@ from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
-from ..analysis import equal_cost_config
+from ..analysis import equal_cost_config, shorter_schedule
 
 
 @HOOKS.register_module()
@@ -140,12 +140,18 @@ class Arm:
         equal_cost_of (str, optional): Name of the InfoBatch arm whose
             same-seed run this arm matches in cost (a shorter full-data
             schedule made by :func:`~mmib.analysis.equal_cost_config`).
+        fraction (float, optional): A shorter full-data schedule that
+            trains this fraction of the full run's samples
+            (:func:`~mmib.analysis.shorter_schedule`), needing no other run:
+            ``0.6`` is the equal-cost arm of every ``target_saving=0.4``
+            arm.
     """
 
     name: str
     label: str
     hook: Optional[dict] = None
     equal_cost_of: Optional[str] = None
+    fraction: Optional[float] = None
     extra: dict = field(default_factory=dict)
 
 
@@ -177,6 +183,15 @@ ARMS = {
         Arm('infobatch_quantile_t40', 'InfoBatch quantile bands, target 40%',
             dict(threshold='quantile', quantiles=[0.2, 0.85],
                  ratio=[0.75, 0.5], target_saving=0.4)),
+        # the methods that claim to close InfoBatch's gap (issue 29)
+        Arm('orderdp_t40', 'OrderDP, target 40%',
+            dict(ratio=0.5, policy='orderdp', target_saving=0.4)),
+        Arm('repb_t40', 'RePB, target 40%',
+            dict(ratio=0.5, policy='repb', target_saving=0.4)),
+        Arm('infobatch_bls_t40', 'InfoBatch, batch scores (BLS), target 40%',
+            dict(ratio=0.5, scores='batch', target_saving=0.4)),
+        Arm('shorter_60', 'full data, shorter schedule, 60% of the samples',
+            fraction=0.6),
     )
 }
 
@@ -214,6 +229,19 @@ def _build_config(config: str, schedule: Schedule, arm: Arm, seed: int,
                 f'the equal-cost arm {arm.name!r} needs the finished '
                 f'{arm.equal_cost_of!r} run of seed {seed} first')
         cfg, _ = equal_cost_config(source['work_dir'])
+    elif arm.fraction is not None:
+        cfg = Config.fromfile(config)
+        cfg.merge_from_dict(schedule.options())
+        cfg.custom_hooks = []
+        per_iter = cfg.train_dataloader.batch_size
+        if schedule.by_epoch:  # the last batch of an epoch may be short
+            full_iters = schedule.length * -(-schedule.num_train // per_iter)
+            full_samples = schedule.length * schedule.num_train
+        else:
+            full_iters = schedule.length
+            full_samples = full_iters * per_iter
+        cfg, _ = shorter_schedule(cfg, round(arm.fraction * full_samples),
+                                  per_iter, full_iters)
     else:
         cfg = Config.fromfile(config)
         cfg.merge_from_dict(schedule.options())

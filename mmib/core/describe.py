@@ -85,7 +85,8 @@ def describe_savings(savings: Dict[str, float]) -> str:
 
 def describe_run(policy, num_samples: int, num_passes: float,
                  num_pruning_passes: int, full_pass_len: int,
-                 losses) -> Tuple[str, bool]:
+                 losses, batch_momentum: Optional[float] = None
+                 ) -> Tuple[str, bool]:
     """The line logged when training starts, and whether it is a warning
     (no pass prunes).
 
@@ -96,13 +97,20 @@ def describe_run(policy, num_samples: int, num_passes: float,
         num_pruning_passes (int): Passes that may prune.
         full_pass_len (int): Iterations of a full pass.
         losses: Where the per-sample losses come from.
+        batch_momentum (float, optional): With batch scores, their
+            momentum; None for per-sample scores.
     """
     schedule = describe_schedule(policy.pruning, num_passes,
                                  num_pruning_passes, policy.prunes)
+    if batch_momentum is not None:
+        scores = ('batch scores (BLS: the mean loss of each batch, averaged '
+                  f'with momentum {batch_momentum:g}), from the losses of')
+    else:
+        scores = 'per-sample losses from'
     return (f'InfoBatch: {num_samples} training samples, '
             f'{policy.describe()}; {num_passes:g} passes over the data '
             f'({full_pass_len} iterations each on the full data); '
-            f'{schedule}; per-sample losses from {losses}.',
+            f'{schedule}; {scores} {losses}.',
             schedule.startswith('no pass'))
 
 

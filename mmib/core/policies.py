@@ -16,6 +16,9 @@ global random state, and so needs no state of its own in a checkpoint
 * ``'seta'``: SeTa (Zhou, Gao and Wang, "Scale Efficient Training for Large
   Datasets", CVPR 2025; the authors' code ``mrazhou/SeTa``), see
   :class:`SeTaPolicy`.
+* ``'orderdp'``: OrderDP (Jin et al., ICLR 2026), see
+  :class:`OrderDPPolicy`.
+* ``'repb'``: RePB (ICLR 2026), see :class:`RePBPolicy`.
 * ``'soft_random'``: soft random sampling (Cui et al., arXiv 2311.12727):
   uniform draws with replacement, about ``(1 - ratio) * N`` distinct ones
   per pass, see :class:`SoftRandomPolicy`.
@@ -29,7 +32,7 @@ import torch
 
 from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
                       _avoid_batch_of_one, _full_plan, derive_seed,
-                      num_pruning_epochs, plan_epoch)
+                      num_pruning_epochs, plan_epoch, stamp_pass, stamp_step)
 
 #: the highest ratio a savings budget gives a band (loss weight 20)
 MAX_BUDGET_RATIO = 0.95
@@ -188,6 +191,22 @@ def _plan_of(pass_index: int, kept: torch.Tensor, weights: torch.Tensor,
                      annealing=False)
 
 
+def _unprune_random_few(kept: torch.Tensor, num_samples: int,
+                        layout: Optional[BatchLayout],
+                        generator: torch.Generator) -> torch.Tensor:
+    """``kept`` with the fewest extra samples (drawn at random from the
+    others) that leave no rank a one-sample last batch."""
+    target = _avoid_batch_of_one(kept.numel(), num_samples, layout)
+    if target <= kept.numel():
+        return kept
+    out = torch.ones(num_samples, dtype=torch.bool)
+    out[kept] = False
+    rest = torch.nonzero(out).squeeze(1)
+    extra = rest[torch.randperm(rest.numel(),
+                                generator=generator)[:target - kept.numel()]]
+    return torch.cat([kept, extra])
+
+
 def kmeans_1d(values: torch.Tensor, k: int,
               iterations: int = 50) -> torch.Tensor:
     """Lloyd's k-means of scalar values, started at evenly spaced quantiles
@@ -302,15 +321,8 @@ class SeTaPolicy(PassPolicy):
                 start = step % (slide + 1)
                 inside = (groups >= start) & (groups < start + self.window)
                 subset = subset[inside]
-        kept = torch.cat([subset, unseen])
-        target = _avoid_batch_of_one(kept.numel(), n, layout)
-        if target > kept.numel():  # un-prune a random few
-            out = torch.ones(n, dtype=torch.bool)
-            out[kept] = False
-            rest = torch.nonzero(out).squeeze(1)
-            extra = rest[torch.randperm(rest.numel(), generator=generator)
-                         [:target - kept.numel()]]
-            kept = torch.cat([kept, extra])
+        kept = _unprune_random_few(torch.cat([subset, unseen]), n, layout,
+                                   generator)
         plan = _plan_of(pass_index, kept, torch.ones(kept.numel()), n)
         plan.annealing = annealing
         return plan
@@ -391,6 +403,191 @@ class SoftRandomPolicy(PassPolicy):
             counts = counts * (n / counts.sum())
         kept = torch.nonzero(counts > 0).squeeze(1)
         return _plan_of(pass_index, kept, counts[kept], n)
+
+
+@register_policy('orderdp')
+class OrderDPPolicy(PassPolicy):
+    """OrderDP: the highest stored losses of a uniform random pool.
+
+    Jin et al., ICLR 2026 (the authors' code ``shengze-xu/OrderDP``,
+    ``cifar/orderDP/orderDP.py``). Each pass after the first (which scores
+    every sample):
+
+    1. a pool of ``s = pool_ratio * N`` samples drawn uniformly without
+       replacement;
+    2. of the pool, the ``q = N - floor(ratio * N)`` samples with the
+       highest stored scores are trained, each with weight 1.
+
+    The random pool makes the choice stochastic (a sample of low loss is
+    trained whenever its pool holds fewer than ``q`` samples of higher
+    loss), the order statistic makes it favour hard samples. There is no
+    rescaling and no annealing: every pass after the first trains exactly
+    ``q`` samples, so ``delta`` and ``rescale`` are not used and the run
+    saves ``ratio * (passes - 1) / passes``. When ``q > s`` the pool grows
+    to ``q`` (a uniform random subset). The authors' CIFAR defaults
+    ``random_len_ratio=0.75, top_q_ratio=0.85`` are ``pool_ratio=0.75``
+    with ``ratio = 1 - 0.75 * 0.85 = 0.3625``.
+
+    Args:
+        pruning (PruningPolicy): ``ratio`` is the fraction of the samples a
+            pass leaves out.
+        pool_ratio (float): The pool's fraction of the samples, in
+            ``(0, 1]``. Defaults to 0.75 (the authors').
+    """
+
+    prunes_when_annealing = True  # no annealing: every pass prunes
+
+    def __init__(self, pruning: PruningPolicy,
+                 pool_ratio: float = 0.75) -> None:
+        super().__init__(pruning)
+        if len(pruning.ratios) != 1:
+            raise ValueError("policy='orderdp' takes one ratio, got "
+                             f'ratio={list(pruning.ratios)}.')
+        if isinstance(pool_ratio, bool) or not (
+                isinstance(pool_ratio, (int, float)) and 0 < pool_ratio <= 1):
+            raise ValueError(f'policy_options pool_ratio={pool_ratio!r} must '
+                             'be in (0, 1], e.g. 0.75 (the authors\').')
+        self.pool_ratio = float(pool_ratio)
+
+    def describe(self) -> str:
+        return (f'OrderDP: of a uniform random pool of {self.pool_ratio:g} of '
+                f'the samples, the {1 - self.pruning.ratios[0]:g} of all '
+                'samples with the highest scores, weight 1, every pass after '
+                'the first (no annealing: delta is not used)')
+
+    def ratios_for(self, table: ScoreTable, num_kept: int,
+                   pass_index: int = 1, annealing: bool = False) -> tuple:
+        """``ratio = 1 - num_kept / N``."""
+        return (min(0.999, max(0.0, 1 - num_kept / len(table))), )
+
+    def plan(self, table, pass_index, num_passes, seed, layout=None):
+        n = len(table)
+        seen = torch.nonzero(table.seen).squeeze(1)
+        if not seen.numel() or not self.prunes:
+            return _full_plan(pass_index, n, False)
+        generator = torch.Generator().manual_seed(derive_seed(seed,
+                                                              pass_index))
+        num_seen = seen.numel()
+        top = num_seen - math.floor(self.pruning.ratios[0] * num_seen)
+        pool_size = max(top, int(self.pool_ratio * num_seen))
+        pool = seen[torch.randperm(num_seen, generator=generator)[:pool_size]]
+        chosen = pool[torch.topk(table.scores[pool], top, sorted=False)[1]]
+        kept = torch.cat([chosen, torch.nonzero(~table.seen).squeeze(1)])
+        kept = _unprune_random_few(kept, n, layout, generator)
+        return _plan_of(pass_index, kept, torch.ones(kept.numel()), n)
+
+
+@register_policy('repb')
+class RePBPolicy(PassPolicy):
+    """RePB: thresholds within local windows, the stale resampled
+    uniformly, weights by cumulative presence.
+
+    "Inconsistency Biases in Dynamic Data Pruning" (ICLR 2026, RePB; the
+    authors' code ``mrazhou/RePB`` was not in reach here, so this follows
+    the paper's description). It names two biases of InfoBatch: *score
+    context drift* (a threshold over scores taken under many model states,
+    some of them passes old) and *temporal gradient bias* (a sample's
+    presence over the run drifts from uniform). In each pruning pass ``k``
+    (pass 0 scores every sample):
+
+    1. **Local windows.** The samples scored in pass ``k - 1`` are grouped
+       by the window of ``window`` consecutive steps in which their score
+       was taken (a nearly constant model); each is compared only with its
+       window's mean. ``ratio`` of the samples below their window's mean
+       are pruned, drawn at random.
+    2. **Uniform resampling.** The samples not trained in pass ``k - 1``
+       hold stale scores, which are not compared: ``ratio`` of them are
+       pruned uniformly at random, the rest come back.
+    3. **Cumulative temporal reweighting.** A kept sample trained in
+       ``N_i`` of the ``E = k + 1`` passes so far (this one included) gets
+       the weight ``E / N_i``, so that its presence over the run is made up
+       to every pass's (1 for a sample never pruned); without ``rescale``
+       every weight is 1.
+
+    The last ``1 - delta`` of the passes train every sample with weight 1.
+    A savings budget scales the one ratio of steps 1 and 2.
+
+    Args:
+        pruning (PruningPolicy): ``ratio``, ``delta`` and ``rescale``.
+        window (int): Steps per local window. Defaults to 16.
+    """
+
+    def __init__(self, pruning: PruningPolicy, window: int = 16) -> None:
+        super().__init__(pruning)
+        if len(pruning.ratios) != 1:
+            raise ValueError("policy='repb' takes one ratio, got "
+                             f'ratio={list(pruning.ratios)}.')
+        if isinstance(window, bool) or not isinstance(window,
+                                                      int) or window < 1:
+            raise ValueError(f'policy_options window={window!r} must be a '
+                             'positive number of steps, e.g. 16.')
+        self.window = window
+
+    def describe(self) -> str:
+        return (f'RePB: {self.pruning.ratios[0]:g} of the samples below the '
+                f'mean of their {self.window}-step window of the last pass '
+                'and of the samples it did not train (uniformly), kept '
+                'samples weighted by passes / passes present' +
+                ('' if self.pruning.rescale else ' (off: rescale=False)'))
+
+    def candidates(self, table: ScoreTable, pass_index: int):
+        """The samples that may be pruned: below their window's mean among
+        the last pass's scores, and the stale ones.
+
+        Returns:
+            tuple[Tensor, Tensor]: Indices below their window's mean, and
+            of the stale samples.
+        """
+        fresh = table.seen & (stamp_pass(table.stamps) == pass_index - 1)
+        stale = torch.nonzero(table.seen & ~fresh).squeeze(1)
+        members = torch.nonzero(fresh).squeeze(1)
+        if not members.numel():
+            return members, stale
+        windows = stamp_step(table.stamps[members]) // self.window
+        _, windows = torch.unique(windows, return_inverse=True)
+        scores = table.scores[members].double()
+        count = torch.bincount(windows).double()
+        means = torch.zeros(count.numel(), dtype=torch.float64).index_add_(
+            0, windows, scores) / count
+        return members[scores < means[windows]], stale
+
+    def ratios_for(self, table: ScoreTable, num_kept: int,
+                   pass_index: int = 1, annealing: bool = False) -> tuple:
+        """The ratio that prunes ``N - num_kept`` of the candidates, at most
+        :data:`MAX_BUDGET_RATIO`."""
+        below, stale = self.candidates(table, pass_index)
+        pool = below.numel() + stale.numel()
+        if not pool:
+            return self.pruning.ratios
+        return (min(MAX_BUDGET_RATIO,
+                    max(0.0, (len(table) - num_kept) / pool)), )
+
+    def plan(self, table, pass_index, num_passes, seed, layout=None):
+        n = len(table)
+        annealing = pass_index >= num_pruning_epochs(num_passes,
+                                                     self.pruning.delta)
+        if annealing or not self.prunes or not bool(table.seen.any()):
+            return _full_plan(pass_index, n, annealing)
+        generator = torch.Generator().manual_seed(derive_seed(seed,
+                                                              pass_index))
+        ratio = self.pruning.ratios[0]
+        pruned = [
+            group[torch.randperm(group.numel(), generator=generator)
+                  [:math.floor(ratio * group.numel())]]
+            for group in self.candidates(table, pass_index)
+        ]
+        keep = torch.ones(n, dtype=torch.bool)
+        keep[torch.cat(pruned)] = False
+        kept = _unprune_random_few(torch.nonzero(keep).squeeze(1), n, layout,
+                                   generator)
+        weights = torch.ones(kept.numel())
+        if self.pruning.rescale:  # unseen samples (no score yet) weigh 1
+            passes = float(pass_index + 1)
+            present = (table.counts[kept].double() + 1).clamp(max=passes)
+            weights = torch.where(table.seen[kept], passes / present,
+                                  torch.ones((), dtype=torch.float64)
+                                  ).float()
+        return _plan_of(pass_index, kept, weights, n)
 
 
 def build_policy(name: str, pruning: PruningPolicy,

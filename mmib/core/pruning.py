@@ -4,8 +4,9 @@ InfoBatch (Qin et al., ICLR 2024) keeps one score per sample, its latest
 training loss. Before each epoch the samples are split into *bands* by
 thresholds on the scores; in every band but the top one a fraction ``ratio``
 of the samples is dropped at random for this epoch, and the kept samples of
-that band get the loss weight ``1 / (1 - ratio)`` so that the expected
-gradient is unchanged. The top band (scores at or above the last threshold)
+that band get the loss weight ``n_band / kept_band`` (the paper's
+``1 / (1 - ratio)``, exact for the whole counts pruned: see
+:func:`exact_weights`) so that the expected gradient is unchanged. The top band (scores at or above the last threshold)
 and samples never scored yet are always trained with weight 1. The last
 ``1 - delta`` of the epochs (annealing) train every sample with weight 1.
 
@@ -50,7 +51,7 @@ class PruningPolicy:
         quantiles (tuple[float]): Increasing quantiles in ``(0, 1)``, one per
             ratio, for ``threshold='quantile'``. Defaults to ().
         rescale (bool): Whether kept samples of a pruned band get the weight
-            ``1 / (1 - ratio)``; False gives every kept sample weight 1 (the
+            ``n_band / kept_band`` (about ``1 / (1 - ratio)``); False gives every kept sample weight 1 (the
             paper's ablation). Defaults to True.
         selection (str): How :func:`plan_epoch` draws (set by the policy
             class, e.g. :class:`~mmib.core.RandomPolicy`): ``'infobatch'``
@@ -129,8 +130,10 @@ class PruningPolicy:
 
     @property
     def weights(self) -> Tuple[float, ...]:
-        """Loss weight of the kept samples of each pruned band (all 1
-        without ``rescale``)."""
+        """The nominal loss weight ``1 / (1 - ratio)`` of each pruned band
+        (all 1 without ``rescale``): the largest a plan gives, since a band
+        keeps ``n - floor(ratio * n) >= (1 - ratio) * n`` samples and is
+        weighted ``n / kept`` (:func:`exact_weights`)."""
         if not self.rescale:
             return tuple(1.0 for _ in self.ratios)
         return tuple(1.0 / (1.0 - r) for r in self.ratios)
@@ -189,6 +192,61 @@ def check_score_momentum(momentum: float) -> float:
     return float(momentum)
 
 
+#: what a score is: ``'sample'``, each sample's own loss (the paper);
+#: ``'batch'``, the mean loss of the batches it was in (BLS)
+SCORE_KINDS = ('sample', 'batch')
+#: BLS's average factor (the authors' README: ``BLS(..., alpha=0.7)``)
+BATCH_SCORE_MOMENTUM = 0.7
+
+
+def check_scores(scores: str, momentum: Optional[float]) -> Tuple[bool, float]:
+    """Validate the hook's ``scores`` and ``score_momentum``.
+
+    Args:
+        scores (str): One of :data:`SCORE_KINDS`.
+        momentum (float, optional): Weight of the old score; None: 0 for
+            per-sample scores, :data:`BATCH_SCORE_MOMENTUM` for batch ones.
+
+    Returns:
+        tuple[bool, float]: Whether scores are batch scores, and the
+        momentum.
+    """
+    if scores not in SCORE_KINDS:
+        raise ValueError(
+            f'scores={scores!r} is not supported: use one of {SCORE_KINDS} '
+            "('batch' scores each sample with the mean loss of its batches, "
+            'for losses that cannot be split per sample).')
+    batch = scores == 'batch'
+    if momentum is None:
+        momentum = BATCH_SCORE_MOMENTUM if batch else 0.0
+    return batch, check_score_momentum(momentum)
+
+
+#: bits of a score stamp that hold the step within the pass
+_STAMP_BITS = 32
+
+
+def score_stamp(pass_index: int, pass_iter: int) -> int:
+    """When a score was taken: pass and step of the pass in one integer
+    (ordered like the training steps).
+
+    Args:
+        pass_index (int): The pass (0-based).
+        pass_iter (int): The step within the pass (0-based).
+    """
+    return (int(pass_index) << _STAMP_BITS) | int(pass_iter)
+
+
+def stamp_pass(stamps: torch.Tensor) -> torch.Tensor:
+    """The pass of each :func:`score_stamp`."""
+    return stamps >> _STAMP_BITS
+
+
+def stamp_step(stamps: torch.Tensor) -> torch.Tensor:
+    """The step within its pass of each :func:`score_stamp`."""
+    return stamps & ((1 << _STAMP_BITS) - 1)
+
+
 class ScoreTable:
     """The score (training loss) of every sample.
 
@@ -199,63 +257,96 @@ class ScoreTable:
     take no part in the thresholds and are never pruned, so the first epoch
     trains everything.
 
+    With ``from_zero`` the average starts from a score of 0, as the batch
+    loss scores of BLS do (Zhou et al., "Batch Loss Score for Dynamic Data
+    Pruning", CVPR 2026; the authors' code ``mrazhou/BLS`` sets every score
+    to 0 and applies the average from the first visit): a sample's first
+    score is then ``(1 - momentum) * loss``.
+
+    The table also keeps, per sample, how many times it was scored
+    (``counts``: the passes that trained it) and when its score was taken
+    (``stamps``: :func:`score_stamp` of the pass and step), for policies
+    that compare only scores of one model state or reweight by presence
+    (RePB).
+
     Args:
         num_samples (int): Length of the data set.
         momentum (float): Weight of the old score, in ``[0, 1)``.
             Defaults to 0 (the latest loss).
+        from_zero (bool): Whether the average of a sample's first visit
+            starts from 0 (BLS) instead of from the loss itself.
+            Defaults to False.
     """
 
-    def __init__(self, num_samples: int, momentum: float = 0.0) -> None:
+    def __init__(self, num_samples: int, momentum: float = 0.0,
+                 from_zero: bool = False) -> None:
         if num_samples <= 0:
             raise ValueError(f'num_samples must be positive, got '
                              f'{num_samples}')
         self.momentum = check_score_momentum(momentum)
+        self.from_zero = bool(from_zero)
         self.scores = torch.zeros(num_samples, dtype=torch.float32)
         self.seen = torch.zeros(num_samples, dtype=torch.bool)
+        self.counts = torch.zeros(num_samples, dtype=torch.int32)
+        self.stamps = torch.zeros(num_samples, dtype=torch.int64)
 
     def __len__(self) -> int:
         return self.scores.numel()
 
-    def update(self, indices: torch.Tensor, losses: torch.Tensor) -> int:
+    def update(self, indices: torch.Tensor, losses: torch.Tensor,
+               stamps: Optional[torch.Tensor] = None) -> int:
         """Store ``losses`` as the new scores of ``indices``.
 
         Non-finite losses (NaN, inf) are not stored: the sample keeps its
         previous score. A sample that appears several times (repeated
-        augmentation) gets the mean of its finite losses.
+        augmentation) gets the mean of its finite losses, is counted once
+        and keeps its latest stamp.
 
         Args:
             indices (Tensor): Integer sample indices, shape ``(B,)``.
             losses (Tensor): Per-sample losses, shape ``(B,)``.
+            stamps (Tensor, optional): When each loss was taken
+                (:func:`score_stamp`), shape ``(B,)``. Defaults to 0.
 
         Returns:
             int: How many losses were rejected as non-finite.
         """
         indices = indices.reshape(-1).long().cpu()
         losses = losses.detach().reshape(-1).float().cpu()
-        if indices.numel() != losses.numel():
+        stamps = (torch.zeros(indices.numel(), dtype=torch.int64)
+                  if stamps is None else stamps.reshape(-1).long().cpu())
+        if not indices.numel() == losses.numel() == stamps.numel():
             raise ValueError(f'{indices.numel()} indices but '
-                             f'{losses.numel()} losses')
+                             f'{losses.numel()} losses and '
+                             f'{stamps.numel()} stamps')
         finite = torch.isfinite(losses)
         num_rejected = losses.numel() - int(finite.sum())
         if num_rejected:
             indices, losses = indices[finite], losses[finite]
+            stamps = stamps[finite]
         unique, inverse = torch.unique(indices, return_inverse=True)
         if unique.numel() < indices.numel():  # repeats: one mean per sample
             sums = torch.zeros(unique.numel()).index_add_(0, inverse, losses)
             counts = torch.bincount(inverse, minlength=unique.numel())
+            stamps = torch.zeros(unique.numel(), dtype=torch.int64
+                                 ).scatter_reduce_(0, inverse, stamps, 'amax')
             indices, losses = unique, sums / counts
         if self.momentum:
-            old = self.scores[indices]
-            losses = torch.where(self.seen[indices],
-                                 self.momentum * old +
-                                 (1 - self.momentum) * losses, losses)
+            old = torch.where(self.seen[indices], self.scores[indices],
+                              torch.zeros(()))
+            average = self.momentum * old + (1 - self.momentum) * losses
+            losses = (average if self.from_zero else torch.where(
+                self.seen[indices], average, losses))
         self.scores[indices] = losses
         self.seen[indices] = True
+        self.counts[indices] += 1
+        self.stamps[indices] = stamps
         return num_rejected
 
     def state_dict(self) -> Dict[str, torch.Tensor]:
         """Tensors to checkpoint."""
-        return dict(scores=self.scores.clone(), seen=self.seen.clone())
+        return dict(scores=self.scores.clone(), seen=self.seen.clone(),
+                    counts=self.counts.clone(), stamps=self.stamps.clone())
 
     def load_state_dict(self, state: Dict[str, torch.Tensor]) -> None:
         """Restore from :meth:`state_dict`.
@@ -271,6 +362,11 @@ class ScoreTable:
                 'with the data set the run was started with.')
         self.scores = scores.float().clone()
         self.seen = seen.bool().clone()
+        # a checkpoint of mmib before counts and stamps: zeros
+        self.counts = torch.as_tensor(state.get(
+            'counts', torch.zeros(len(self))), dtype=torch.int32).clone()
+        self.stamps = torch.as_tensor(state.get(
+            'stamps', torch.zeros(len(self))), dtype=torch.int64).clone()
 
 
 @dataclass
@@ -430,7 +526,8 @@ def plan_epoch(table: ScoreTable,
         layout (BatchLayout, optional): If given, and the kept samples would
             leave some rank a last batch of one sample (which BatchNorm
             cannot train on), the fewest extra samples needed are un-pruned
-            (drawn at random from the pruned ones, with their band's weight).
+            (drawn at random from the pruned ones; the weights follow the
+            final counts).
 
     Returns:
         EpochPlan: The kept indices (sorted) and the weights.
@@ -443,20 +540,22 @@ def plan_epoch(table: ScoreTable,
     thresholds, bands = _bands(table, policy)
     generator = torch.Generator().manual_seed(derive_seed(seed, epoch))
     if policy.selection == 'random':
-        weights, pruned = _draw_random(table, policy, bands, generator)
+        pruned = _draw_random(table, policy, bands, generator)
+        # one group: the scored samples (the unscored ones are never pruned)
+        groups, rescaled = table.seen.long(), torch.tensor([False, True])
     else:
-        weights, pruned = _draw_in_bands(policy, bands, generator)
+        pruned = _draw_in_bands(policy, bands, generator)
+        groups = bands
+        rescaled = torch.tensor([r > 0 for r in policy.ratios] + [False])
 
     num_kept = num_samples - pruned.numel()
     target = _avoid_batch_of_one(num_kept, num_samples, layout)
     if target > num_kept:  # un-prune a random few
         order = torch.randperm(pruned.numel(), generator=generator)
         pruned = pruned[order[target - num_kept:]]
-    if policy.selection == 'random' and policy.rescale:
-        # one weight for all kept scored samples, from the final count
-        scored = int(table.seen.sum())
-        weights[table.seen] = scored / (scored - pruned.numel())
-    weights[pruned] = 0.0
+    weights = exact_weights(groups, pruned,
+                            rescaled if policy.rescale else
+                            torch.zeros_like(rescaled))
     kept = torch.nonzero(weights > 0).squeeze(1)
     return EpochPlan(
         epoch=epoch,
@@ -464,6 +563,41 @@ def plan_epoch(table: ScoreTable,
         weights=weights,
         thresholds=thresholds,
         annealing=False)
+
+
+def exact_weights(groups: torch.Tensor, pruned: torch.Tensor,
+                  rescaled: torch.Tensor) -> torch.Tensor:
+    """Loss weights that keep every group's expected weight at exactly 1.
+
+    A group of ``n`` samples of which ``k`` are kept gives each kept one the
+    weight ``n / k`` (the paper's ``1 / (1 - ratio)`` is this only when
+    ``ratio * n`` is a whole number: a band of 3 at ratio 0.5 prunes
+    ``floor(1.5) = 1`` and keeps 2, so ``1 / (1 - 0.5) = 2`` would give the
+    band an expected weight of 4/3). The count is the final one, after any
+    un-pruning (:func:`_avoid_batch_of_one`), so the identity holds for
+    every plan: ``sum(weights[group]) == n``.
+
+    Args:
+        groups (Tensor): Each sample's group, shape ``(N,)``, values in
+            ``[0, len(rescaled))``.
+        pruned (Tensor): Indices of the pruned samples.
+        rescaled (Tensor): Bool per group: whether its kept samples are
+            rescaled (False: weight 1, e.g. the top band or
+            ``rescale=False``).
+
+    Returns:
+        Tensor: Shape ``(N,)``: 0 for pruned samples, the group's weight
+        for kept ones.
+    """
+    num_groups = rescaled.numel()
+    sizes = torch.bincount(groups, minlength=num_groups).double()
+    cut = torch.bincount(groups[pruned], minlength=num_groups).double()
+    kept = sizes - cut
+    per_group = torch.where(rescaled & (kept > 0), sizes / kept.clamp(min=1),
+                            torch.ones_like(sizes))
+    weights = per_group.float()[groups]
+    weights[pruned] = 0.0
+    return weights
 
 
 def _band_prune_counts(policy: PruningPolicy,
@@ -476,32 +610,37 @@ def _band_prune_counts(policy: PruningPolicy,
 
 
 def _draw_in_bands(policy: PruningPolicy, bands: torch.Tensor,
-                   generator: torch.Generator):
-    """InfoBatch: prune ``floor(ratio * n_band)`` at random in each band;
-    the band's samples get its weight."""
-    weights = torch.ones(bands.numel())
+                   generator: torch.Generator) -> torch.Tensor:
+    """InfoBatch: prune ``floor(ratio * n_band)`` at random in each band.
+
+    Returns:
+        Tensor: The pruned indices.
+    """
     pruned = []
-    for band, (ratio, weight) in enumerate(zip(policy.ratios,
-                                               policy.weights)):
+    for band, ratio in enumerate(policy.ratios):  # a few bands, not samples
         if ratio == 0:
             continue
         members = torch.nonzero(bands == band).squeeze(1)
         order = torch.randperm(members.numel(), generator=generator)
-        weights[members] = weight
         pruned.append(members[order[:int(math.floor(ratio *
                                                     members.numel()))]])
-    pruned = torch.cat(pruned) if pruned else torch.empty(0, dtype=torch.long)
-    return weights, pruned
+    return (torch.cat(pruned) if pruned else torch.empty(0,
+                                                         dtype=torch.long))
 
 
 def _draw_random(table: ScoreTable, policy: PruningPolicy,
-                 bands: torch.Tensor, generator: torch.Generator):
+                 bands: torch.Tensor,
+                 generator: torch.Generator) -> torch.Tensor:
     """The random baseline: as many as InfoBatch would prune, drawn
-    uniformly from all scored samples (scores do not choose which)."""
+    uniformly from all scored samples (scores do not choose which).
+
+    Returns:
+        Tensor: The pruned indices.
+    """
     count = sum(_band_prune_counts(policy, bands))
     scored = torch.nonzero(table.seen).squeeze(1)
     order = torch.randperm(scored.numel(), generator=generator)
-    return torch.ones(bands.numel()), scored[order[:count]]
+    return scored[order[:count]]
 
 
 def expected_num_kept(table: ScoreTable,

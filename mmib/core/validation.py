@@ -171,6 +171,24 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
         if key in ledger:
             need_int(ledger, key, f'ledger.{key}', 0, bound)
 
+    # counts and stamps (absent before mmib 0.2: zeros)
+    if 'counts' in table:
+        counts = need_tensor(table, 'counts', 'table.counts',
+                             (torch.int32, torch.int64), length=n)
+        if n and (int(counts.min()) < 0 or int(counts.max()) > 64 *
+                  (passes + 1)):
+            fail('table.counts', f'values in [{int(counts.min())}, '
+                 f'{int(counts.max())}]',
+                 f'counts in [0, {64 * (passes + 1)}] (times scored)')
+    if 'stamps' in table:
+        stamps = need_tensor(table, 'stamps', 'table.stamps',
+                             (torch.int64, ), length=n)
+        from .pruning import stamp_pass
+        if n and (int(stamps.min()) < 0 or
+                  int(stamp_pass(stamps).max()) > passes + 1):
+            fail('table.stamps', 'a negative stamp or one of a later pass',
+                 f'stamps of passes 0..{passes + 1}')
+
     clock = need_dict(state, 'clock', 'clock')
     need_int(clock, 'pass_index', 'clock.pass_index', 0, passes + 1)
     need_int(clock, 'pass_iter', 'clock.pass_iter', 0, n)

@@ -16,12 +16,25 @@ from .step_gather import batch_sample_indices, gather_step
 
 
 class StepScores:
-    """The current step's indices and padding, and the unflushed losses."""
+    """The current step's indices and padding, and the unflushed losses.
 
-    def __init__(self) -> None:
+    With batch scores (BLS: Zhou et al., "Batch Loss Score for Dynamic Data
+    Pruning", CVPR 2026; the authors' code ``mrazhou/BLS``) every sample of
+    a rank's batch is scored with the batch's mean loss, and weighted with
+    the batch's mean weight: the weighted loss is then the batch loss times
+    the mean weight, as the authors scale it. The one all-gather of the
+    step is the same.
+
+    Args:
+        batch (bool): Batch scores instead of per-sample ones.
+            Defaults to False.
+    """
+
+    def __init__(self, batch: bool = False) -> None:
+        self.batch = batch
         self._indices: Optional[torch.Tensor] = None
         self._padding: Optional[torch.Tensor] = None
-        self._pending: List[Tuple[torch.Tensor, torch.Tensor]] = []
+        self._pending: List[Tuple[torch.Tensor, torch.Tensor, int]] = []
 
     def start(self, data_batch, plan: EpochPlan,
               first_padding: Optional[int], position: int) -> torch.Tensor:
@@ -40,23 +53,36 @@ class StepScores:
         self._padding = None if first_padding is None else torch.arange(
             position, position + indices.numel()) >= first_padding
         # numpy indexing: in the loop, a fraction of a torch index op's cost
-        return torch.from_numpy(plan.weights.numpy()[indices.numpy()])
+        weights = torch.from_numpy(plan.weights.numpy()[indices.numpy()])
+        if self.batch and weights.numel():
+            weights = weights.mean().expand(weights.numel()).clone()
+        return weights
 
     def finish(self, losses: torch.Tensor, batch_size: int,
-               world_size: int) -> Tuple[int, int]:
+               world_size: int, stamp: int = 0) -> Tuple[int, int]:
         """Gather the step's losses of all ranks and buffer them.
+
+        Args:
+            losses (Tensor): This rank's per-sample losses.
+            batch_size (int): The loader's batch size.
+            world_size (int): Number of ranks.
+            stamp (int): When the losses were taken
+                (:func:`~mmib.core.score_stamp`; the same on all ranks).
 
         Returns:
             tuple[int, int]: Real samples and padding repeats of the step,
             over all ranks.
         """
+        if self.batch and losses.numel():
+            losses = losses.detach().float().mean().expand(
+                losses.numel()).clone()
         indices, losses, padding = gather_step(self._indices, losses,
                                                self._padding, batch_size,
                                                world_size)
         num_padding = 0 if padding is None else int(padding.sum())
         if num_padding:
             indices, losses = indices[~padding], losses[~padding]
-        self._pending.append((indices, losses))
+        self._pending.append((indices, losses, stamp))
         return indices.numel(), num_padding
 
     def flush(self, table: ScoreTable) -> int:
@@ -67,7 +93,11 @@ class StepScores:
         """
         if not self._pending:
             return 0
-        indices = torch.cat([i for i, _ in self._pending])
-        losses = torch.cat([loss for _, loss in self._pending])
+        indices = torch.cat([i for i, _, _ in self._pending])
+        losses = torch.cat([loss for _, loss, _ in self._pending])
+        stamps = torch.cat([
+            torch.full((i.numel(), ), stamp, dtype=torch.int64)
+            for i, _, stamp in self._pending
+        ])
         self._pending = []
-        return table.update(indices, losses)
+        return table.update(indices, losses, stamps)

@@ -13,7 +13,7 @@ from typing import Optional
 import torch
 
 from ..core import (EpochPlan, InfoBatchSnapshot, PassClock, SavingsLedger,
-                    ScoreTable)
+                    ScoreTable, score_stamp)
 from ..core.describe import describe_unscored
 from .pass_driver import PassDriver
 from .resume import PendingResume
@@ -30,16 +30,19 @@ class TrainingRun:
             resume).
         pending (PendingResume): What a resumed checkpoint still has to
             restore.
+        batch_scores (bool): Score every sample with its batch's mean loss
+            (:class:`StepScores`). Defaults to False.
     """
 
     def __init__(self, table: ScoreTable, clock: PassClock,
-                 ledger: SavingsLedger, pending: PendingResume) -> None:
+                 ledger: SavingsLedger, pending: PendingResume,
+                 batch_scores: bool = False) -> None:
         self.table = table
         self.clock = clock
         self.ledger = ledger
         self.pending = pending
         self.plan: Optional[EpochPlan] = None
-        self.step_scores = StepScores()
+        self.step_scores = StepScores(batch_scores)
 
     def start_step(self, data_batch, driver: PassDriver) -> torch.Tensor:
         """The loss weights of this rank's batch (see
@@ -58,7 +61,8 @@ class TrainingRun:
             steps to make).
         """
         samples, padding = self.step_scores.finish(
-            losses, driver.batch_size, driver.sampler.world_size)
+            losses, driver.batch_size, driver.sampler.world_size,
+            score_stamp(self.clock.pass_index, self.clock.pass_iter))
         self.clock.pass_samples += samples
         steps = self.clock.step(driver.pass_len, driver.full_pass_len,
                                 driver.target_full_iters)

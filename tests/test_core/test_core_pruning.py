@@ -111,8 +111,13 @@ def test_mean_threshold_counts_and_weights():
     # exactly floor(ratio * n_below) below-threshold samples are pruned
     assert plan.num_pruned == math.floor(0.5 * num_below)
     assert int((kept & below).sum()) == num_below - math.floor(0.5 * num_below)
-    # kept below-threshold samples get 1 / (1 - ratio), pruned ones 0
-    assert bool((plan.weights[kept & below] == 2.0).all())
+    # kept below-threshold samples get n_below / kept_below (exactly the
+    # band's size in total), pruned ones 0
+    kept_below = num_below - math.floor(0.5 * num_below)
+    torch.testing.assert_close(plan.weights[kept & below],
+                               torch.full((kept_below, ),
+                                          num_below / kept_below))
+    assert float(plan.weights[below].sum()) == pytest.approx(num_below)
     assert bool((plan.weights[~kept] == 0).all())
     assert plan.num_kept == expected_num_kept(table, MEAN_HALF)
     assert torch.equal(plan.kept_indices, plan.kept_indices.sort().values)
@@ -243,8 +248,11 @@ def test_layout_avoids_a_last_batch_of_one(world_size, round_up):
                                                   layout=layout)
         plain = plan_epoch(table, MEAN_HALF, 1, 10, seed=n)
         assert 0 <= plan.num_kept - plain.num_kept <= world_size * 8
-        # un-pruned samples carry their band's weight
-        assert set(plan.weights[plan.kept_indices].tolist()) <= {1.0, 2.0}
+        # the weights follow the final counts: each band sums to its size
+        below = table.scores < plan.thresholds[0]
+        assert float(plan.weights[below].sum()) == pytest.approx(
+            int(below.sum()), rel=1e-5)
+        assert bool((plan.weights[~below] == 1).all())
 
 
 def test_layout_with_drop_last_changes_nothing():

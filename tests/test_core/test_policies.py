@@ -152,3 +152,160 @@ def test_each_policy_keeps_about_the_budget_count(name):
             tolerance = 0.08 if name in ('soft_random', 'seta') else 0.01
             assert abs(plan.num_kept - kept) <= tolerance * 2000, (
                 name, kept, pass_index, plan.num_kept)
+
+
+# -- OrderDP ---------------------------------------------------------------
+def test_orderdp_trains_the_top_of_a_random_pool():
+    table = spread_table(1000)
+    policy = build_policy('orderdp', PruningPolicy(ratios=(0.4, )),
+                          dict(pool_ratio=0.75))
+    plan = policy.plan(table, 1, 10, seed=3)
+    # exactly q = N - floor(0.4 N) samples, weight 1, saving exactly 40%
+    assert plan.num_kept == 600
+    assert torch.equal(plan.weights[plan.kept_indices], torch.ones(600))
+    assert float(plan.weights.sum()) == 600
+    # the kept are the top 600 of a pool of 750: a sample scoring above the
+    # lowest kept one and not kept was not pooled (at most 1000 - 750)
+    kept = torch.zeros(1000, dtype=torch.bool)
+    kept[plan.kept_indices] = True
+    lowest_kept = table.scores[kept].min()
+    assert 0 < int(((table.scores > lowest_kept) & ~kept).sum()) <= 250
+    assert table.scores[plan.kept_indices].mean() > table.scores.mean()
+    # the pool is random: another pass (seed) keeps another set, and some
+    # low-score samples are kept (a pure top-k would keep none below it)
+    other = policy.plan(table, 2, 10, seed=3)
+    assert not torch.equal(plan.kept_indices, other.kept_indices)
+    order = torch.argsort(table.scores, descending=True)
+    assert not torch.equal(plan.kept_indices.sort()[0],
+                           order[:600].sort()[0])
+    # no annealing: every pass prunes, delta does not stop it
+    late = policy.plan(table, 9, 10, seed=3)
+    assert late.num_kept == 600 and not late.annealing
+    assert policy.shortened_passes(10) == 10
+
+
+def test_orderdp_pool_of_the_kept_count_is_a_uniform_subset():
+    table = spread_table(1000)
+    policy = build_policy('orderdp', PruningPolicy(ratios=(0.5, )),
+                          dict(pool_ratio=0.2))  # q = 500 > s = 200
+    plan = policy.plan(table, 1, 10, seed=0)
+    assert plan.num_kept == 500
+    # a uniform subset: its mean score is near the whole set's
+    assert abs(float(table.scores[plan.kept_indices].mean() -
+                     table.scores.mean())) < 0.2
+
+
+def test_orderdp_options_and_budget_ratio_are_checked():
+    with pytest.raises(ValueError, match='pool_ratio=1.5'):
+        build_policy('orderdp', PruningPolicy(ratios=(0.5, )),
+                     dict(pool_ratio=1.5))
+    with pytest.raises(ValueError, match="policy='orderdp' takes one ratio"):
+        build_policy('orderdp', PruningPolicy(
+            ratios=(0.5, 0.5), threshold='quantile', quantiles=(0.2, 0.8)))
+    policy = build_policy('orderdp', PruningPolicy(ratios=(0.5, )))
+    assert policy.ratios_for(spread_table(100), 70) == pytest.approx((0.3, ))
+    # unseen samples are always trained: the first pass trains everything
+    assert policy.plan(ScoreTable(50), 0, 10, 0).num_kept == 50
+
+
+# -- expected weight 1 for every policy that rescales ----------------------
+@pytest.mark.parametrize('name, pruning, groups', [
+    ('infobatch', PruningPolicy(ratios=(0.5, )), 'bands'),
+    ('infobatch', PruningPolicy(ratios=(0.75, 0.5), threshold='quantile',
+                                quantiles=(0.2, 0.85)), 'bands'),
+    ('infobatch', PruningPolicy(ratios=(0.95, )), 'bands'),
+    ('random', PruningPolicy(ratios=(0.5, )), 'scored'),
+    ('soft_random', PruningPolicy(ratios=(0.5, )), 'all'),
+])
+def test_every_rescaling_policy_keeps_each_groups_weight(name, pruning,
+                                                         groups):
+    """The kept samples of each band (group) weigh as much as the whole
+    band: sum of weights == band size, for odd band sizes too (InfoBatch's
+    1 / (1 - ratio) would give a band of 3 at ratio 0.5 the weight 4/3)."""
+    from mmib.core.pruning import _bands
+    for n, seed in ((7, 0), (101, 1), (1000, 2)):
+        table = spread_table(n, seed)
+        plan = build_policy(name, pruning).plan(table, 1, 10, seed)
+        if groups == 'bands':
+            _, labels = _bands(table, pruning)
+        else:
+            labels = torch.zeros(n, dtype=torch.long)
+        for band in labels.unique():
+            members = labels == band
+            assert float(plan.weights[members].sum()) == pytest.approx(
+                int(members.sum()), rel=1e-5), (name, n, int(band))
+    # a band of 3 at ratio 0.5: one pruned, the two kept weigh 3/2 each
+    table = table_of([0.0, 0.1, 0.2, 5.0])
+    plan = plan_epoch(table, PruningPolicy(ratios=(0.5, )), 1, 10, seed=0)
+    assert sorted(plan.weights.tolist()) == [0.0, 1.0, 1.5, 1.5]
+
+
+# -- batch scores (BLS) ----------------------------------------------------
+def test_batch_scores_average_from_zero_as_the_authors_do():
+    from mmib.core import check_scores
+    batch, momentum = check_scores('batch', None)
+    assert batch and momentum == 0.7
+    assert check_scores('sample', None) == (False, 0.0)
+    with pytest.raises(ValueError, match="scores='pixel' is not supported"):
+        check_scores('pixel', None)
+    table = ScoreTable(3, momentum=0.7, from_zero=True)
+    table.update(torch.tensor([0, 1]), torch.tensor([2.0, 2.0]))
+    torch.testing.assert_close(table.scores, torch.tensor([0.6, 0.6, 0.0]))
+    table.update(torch.tensor([0, 2]), torch.tensor([1.0, 1.0]))
+    torch.testing.assert_close(table.scores,
+                               torch.tensor([0.7 * 0.6 + 0.3, 0.6, 0.3]))
+    assert table.seen.tolist() == [True, True, True]
+
+
+# -- RePB ------------------------------------------------------------------
+def _stamped_table(scores, passes, steps, counts):
+    from mmib.core import score_stamp
+    table = ScoreTable(len(scores))
+    stamps = torch.tensor([score_stamp(p, s) for p, s in zip(passes, steps)])
+    table.update(torch.arange(len(scores)), torch.as_tensor(scores), stamps)
+    table.counts = torch.as_tensor(counts, dtype=torch.int32)
+    return table
+
+
+def test_repb_compares_scores_only_within_their_window():
+    # pass 1 scored samples 0-7 in two windows of 2 steps; samples 8, 9
+    # were last scored in pass 0 (stale)
+    scores = [1, 2, 3, 4, 10, 20, 30, 40, 0.1, 99]
+    table = _stamped_table(scores, [1] * 8 + [0, 0],
+                           [0, 0, 1, 1, 2, 2, 3, 3, 5, 6], [2] * 8 + [1, 1])
+    policy = build_policy('repb', PruningPolicy(ratios=(0.5, )),
+                          dict(window=2))
+    below, stale = policy.candidates(table, pass_index=2)
+    # window 1 mean 2.5: samples 0, 1; window 2 mean 25: samples 4, 5 (10
+    # and 20 are far above the global mean of the fresh scores' 0-7 but
+    # below their own window's); the stale ones are not compared
+    assert sorted(below.tolist()) == [0, 1, 4, 5]
+    assert sorted(stale.tolist()) == [8, 9]
+    plan = policy.plan(table, 2, 10, seed=0)
+    # floor(0.5 * 4) of the below ones and floor(0.5 * 2) of the stale
+    assert plan.num_kept == 10 - 2 - 1
+    pruned = set(range(10)) - set(plan.kept_indices.tolist())
+    assert len(pruned & {0, 1, 4, 5}) == 2 and len(pruned & {8, 9}) == 1
+    # E = 3 passes; fresh samples were trained twice before: 3 / 3; a
+    # stale one trained once before: 3 / 2
+    weights = plan.weights
+    assert all(weights[i] == 1.0 for i in range(8) if i not in pruned)
+    assert [float(weights[i]) for i in (8, 9) if i not in pruned] == [1.5]
+
+
+def test_repb_weights_ratio_zero_budget_and_annealing():
+    table = _stamped_table([1.0, 2.0, 3.0, 4.0], [0] * 4, [0, 0, 1, 1],
+                           [1] * 4)
+    off = build_policy('repb', PruningPolicy(ratios=(0.5, ), rescale=False))
+    plan = off.plan(table, 1, 10, seed=0)
+    assert bool((plan.weights[plan.kept_indices] == 1).all())
+    zero = build_policy('repb', PruningPolicy(ratios=(0.0, )))
+    assert zero.plan(table, 1, 10, 0).num_kept == 4
+    policy = build_policy('repb', PruningPolicy(ratios=(0.5, ), delta=0.5))
+    assert policy.plan(table, 5, 10, 0).annealing  # pass 6 of 10 anneals
+    # the budget's ratio prunes N - kept of the candidates (2 below their
+    # window's mean), at most 0.95
+    assert policy.ratios_for(table, 3, pass_index=1) == (0.5, )
+    assert policy.ratios_for(table, 0, pass_index=1) == (0.95, )
+    with pytest.raises(ValueError, match='window=0'):
+        build_policy('repb', PruningPolicy(ratios=(0.5, )), dict(window=0))

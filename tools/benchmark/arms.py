@@ -17,6 +17,10 @@ Recipes (``--recipe``) and their schedules (``--schedules``):
   the first 2,000 images, about 40 minutes on 2 cores).
 * ``deepcnn``: the stronger recipe (two convolutions per stage, lr 0.1;
   tuned on the full run only); ``e50`` and ``e200`` as above.
+* ``whole``: SmallCNN on the whole 60,000-image training set (the
+  paper's regime: a large data set, much of it redundant); ``e20``: 20
+  epochs of batch 128, lr 0.1 (tuned on the full run only: lr 0.05 reached
+  89.68%, 0.1 90.35%), about 10 minutes a full run on one thread.
 * ``seg``: UperNet with a tiny ResNet-18 on the Fashion-MNIST garment
   mosaics (``tools/make_fashion_mnist_seg.py``); ``i1260``: 1,260
   iterations of 16 (about 20 passes over the 1,000 training mosaics),
@@ -85,6 +89,11 @@ RECIPES = {
         'Fashion-MNIST training images (deep CNN, 6 convolutions, batch 64, '
         'SGD lr 0.1 + cosine)', 'accuracy/top1', 'top-1',
         _CLASSIFICATION[1:]),
+    'whole': Recipe(
+        'configs/fashion_mnist/smallcnn_fashion-mnist-60k_full.py',
+        'Fashion-MNIST training images, the whole set (SmallCNN, batch 128, '
+        'SGD lr 0.1 + cosine)', 'accuracy/top1', 'top-1',
+        (Schedule('e20', 20, 60000), )),
     'seg': Recipe(
         'configs/segmentation/upernet_r18-tiny_fashion-mnist-seg_full.py',
         'Fashion-MNIST garment mosaics (UperNet R18-tiny, batch 16, '

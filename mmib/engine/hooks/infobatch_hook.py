@@ -16,7 +16,7 @@ from mmengine.registry import HOOKS
 from mmengine.utils.dl_utils import has_batch_norm
 
 from ...core import (PassClock, PassPlanner, PruningPolicy, SavingsLedger,
-                     ScoreTable, check_score_momentum)
+                     ScoreTable, check_scores)
 from ...core.describe import describe_pass, describe_run, describe_savings
 from ...core.validation import check_seed
 from ..checkpoint_io import CHECKPOINT_KEY, read_checkpoint, write_checkpoint
@@ -62,8 +62,9 @@ class InfoBatchHook(Hook):
             Defaults to ``'mean'``.
         quantiles (Sequence[float], optional): Band edges (score quantiles)
             for ``threshold='quantile'``. Defaults to None.
-        score_momentum (float): 0 keeps the latest loss as the score; ``m``
-            keeps ``m * old + (1 - m) * new``. Defaults to 0.
+        score_momentum (float, optional): 0 keeps the latest loss as the
+            score; ``m`` keeps ``m * old + (1 - m) * new``. Defaults to None:
+            0, or 0.7 (BLS's) with ``scores='batch'``.
         seed (int, optional): Seed of the pruning draws (the same on all
             ranks); None: the sampler's seed. Defaults to None.
         rescale (bool): Whether kept low-score samples get the weight
@@ -80,6 +81,10 @@ class InfoBatchHook(Hook):
         target_saving (float, optional): Fraction of the full run's
             forward/backward passes to save; the pruned count of each pass
             follows this budget instead of ``ratio``. Defaults to None.
+        scores (str): ``'sample'``: a sample's score is its own loss;
+            ``'batch'``: the average of its batches' mean losses, and each
+            sample of a batch weighted by the batch's mean weight (BLS, for
+            any policy). Defaults to ``'sample'``.
     """
 
     # after ParamSchedulerHook (LOW, 70): the clock adds its scheduler steps
@@ -93,20 +98,22 @@ class InfoBatchHook(Hook):
                  delta: float = 0.875,
                  threshold: str = 'mean',
                  quantiles: Optional[Sequence[float]] = None,
-                 score_momentum: float = 0.0,
+                 score_momentum: Optional[float] = None,
                  seed: Optional[int] = None,
                  rescale: bool = True,
                  policy: str = 'infobatch',
                  unweighted_losses: Sequence[str] = (),
                  policy_options: Optional[dict] = None,
-                 target_saving: Optional[float] = None) -> None:
+                 target_saving: Optional[float] = None,
+                 scores: str = 'sample') -> None:
         self.planner = PassPlanner.from_options(
             ratio, delta, threshold, quantiles, rescale, policy,
             policy_options, target_saving)
         if self.planner.weight_warning is not None:
             print_log(self.planner.weight_warning, logger='current',
                       level=logging.WARNING)
-        self.score_momentum = check_score_momentum(score_momentum)
+        self.batch_scores, self.score_momentum = check_scores(
+            scores, score_momentum)
         self.seed = check_seed(seed)
         self.coverage = LossCoverageCheck(unweighted_losses)
         self.trust = ScopedCheckpointTrust()
@@ -159,7 +166,8 @@ class InfoBatchHook(Hook):
         check_strategy(getattr(runner, 'strategy', None))
         self.driver = driver = build_pass_driver(runner, self.planner.policy,
                                                  runner.logger.info)
-        table = ScoreTable(driver.num_samples, self.score_momentum)
+        table = ScoreTable(driver.num_samples, self.score_momentum,
+                           from_zero=self.batch_scores)
         self.planner.check_run(driver.num_passes,
                                getattr(driver.sampler, 'num_repeats', 1))
         model = runner.model.module if is_model_wrapper(
@@ -178,13 +186,15 @@ class InfoBatchHook(Hook):
         state, self.resumed_state = self.resumed_state, None
         self.run = run = TrainingRun(table, *plan_resume(
             state, table, PassClock(), SavingsLedger(), driver, runner,
-            self.pruning.ratios, runner.logger.warning))
+            self.pruning.ratios, runner.logger.warning),
+            batch_scores=self.batch_scores)
         driver.install(runner, lambda p: self._start_pass(p, runner),
                        run.clock.pass_index, run.pending.loader_calls_to_skip)
         text, warn = describe_run(
             self.planner.policy, len(table), driver.num_passes,
             driver.num_pruning_passes, driver.full_pass_len,
-            self.recorder.describe())
+            self.recorder.describe(),
+            self.score_momentum if self.batch_scores else None)
         (runner.logger.warning if warn else runner.logger.info)(text)
 
     # -- passes ------------------------------------------------------------
