@@ -62,7 +62,8 @@ def main() -> None:
     os.makedirs(root, exist_ok=True)
     os.chdir(REPO)  # the config's data_root is relative to the repository
     try:
-        prepare(args.data_src, osp.join('data', 'fashion-mnist'))
+        prepare(args.data_src, osp.join('data', 'fashion-mnist'),
+                '--data-src')
     except FileNotFoundError as error:
         sys.exit(str(error))
     arms = {

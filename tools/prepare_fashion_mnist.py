@@ -27,12 +27,14 @@ FILES = ('train-images-idx3-ubyte', 'train-labels-idx1-ubyte',
          't10k-images-idx3-ubyte', 't10k-labels-idx1-ubyte')
 
 
-def prepare(src: str, dst: str) -> str:
+def prepare(src: str, dst: str, option: str = '--src') -> str:
     """Un-gzip the four IDX files from ``src`` into ``dst``.
 
     Args:
         src (str): Folder with ``<name>.gz`` (or already un-gzipped) files.
         dst (str): Folder to write the un-gzipped files to.
+        option (str): The command-line option that names ``src``, for the
+            error. Defaults to ``'--src'``.
 
     Returns:
         str: ``dst``.
@@ -45,7 +47,8 @@ def prepare(src: str, dst: str) -> str:
         raise FileNotFoundError(
             f'Fashion-MNIST files {missing} are not in {src!r}. On Debian run '
             '`apt-get install -y dataset-fashion-mnist` (as root); elsewhere '
-            'put the four *-ubyte.gz files into a folder and pass --src.')
+            'put the four *-ubyte.gz files into a folder and pass '
+            f'{option} FOLDER.')
     os.makedirs(dst, exist_ok=True)
     for name in FILES:
         target = osp.join(dst, name)

@@ -56,7 +56,8 @@ class SavingsBudget:
 
     def kept_for_pass(self, pass_index: int, num_samples: int,
                       num_passes: float, num_pruning_passes: int,
-                      samples_trained: int) -> int:
+                      samples_trained: int,
+                      full_samples: Optional[float] = None) -> int:
         """Samples pruning pass ``pass_index`` keeps.
 
         Args:
@@ -65,8 +66,13 @@ class SavingsBudget:
             num_passes (float): Passes of the run.
             num_pruning_passes (int): Passes that may prune.
             samples_trained (int): Samples trained so far.
+            full_samples (float, optional): Samples the full run trains
+                (an iteration-based run's ``max_iters * batch``); None:
+                ``num_passes * num_samples``.
         """
-        budget = (1 - self.target) * num_samples * num_passes
+        if full_samples is None:
+            full_samples = num_samples * num_passes
+        budget = (1 - self.target) * full_samples
         annealing = max(0.0, num_passes - num_pruning_passes)
         pruning_left = max(1, num_pruning_passes - pass_index)
         share = (budget - samples_trained - annealing * num_samples) / \
@@ -75,7 +81,8 @@ class SavingsBudget:
 
     def policy_for_pass(self, policy, table, pass_index: int,
                         num_passes: float, num_pruning_passes: int,
-                        samples_trained: int):
+                        samples_trained: int,
+                        full_samples: Optional[float] = None):
         """``policy`` with its ratios set for the count this pass keeps.
 
         Args:
@@ -85,6 +92,7 @@ class SavingsBudget:
             num_passes (float): Passes of the run.
             num_pruning_passes (int): Passes that may prune (``delta``).
             samples_trained (int): Samples trained so far.
+            full_samples (float, optional): See :meth:`kept_for_pass`.
 
         Returns:
             PassPolicy: The policy of this pass (``policy`` itself before
@@ -94,18 +102,25 @@ class SavingsBudget:
         if not bool(table.seen.any()) or pass_index >= last:
             return policy
         kept = self.kept_for_pass(pass_index, len(table), num_passes, last,
-                                  samples_trained)
+                                  samples_trained, full_samples)
         return policy.with_ratios(policy.ratios_for(
             table, kept, pass_index, pass_index >= num_pruning_passes))
 
     def shortfall(self, saved: float) -> Optional[str]:
-        """A warning when the run ended more than a point off the target.
+        """A warning when the run ended more than a point off the target,
+        worded for a run that saved too little or too much.
 
         Args:
             saved (float): Fraction the run saved.
         """
         if abs(saved - self.target) <= 0.01:
             return None
+        if saved > self.target:
+            return (f'InfoBatch: saved {saved:.1%} where target_saving='
+                    f'{self.target} was asked: the policy pruned more than '
+                    "the budget's share in some passes (e.g. SeTa's window "
+                    'drops a whole loss group, however large), so the run '
+                    'trained fewer samples than the target allows.')
         return (f'InfoBatch: saved {saved:.1%} where target_saving='
                 f'{self.target} was asked: the policy could not prune as '
                 'many samples in some passes (InfoBatch prunes only '

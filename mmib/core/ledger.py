@@ -6,7 +6,7 @@ training batch, all ranks together. Padding repeats (the copies that
 samples) are counted apart.
 """
 from dataclasses import asdict, dataclass
-from typing import Dict
+from typing import Dict, Optional
 
 
 @dataclass
@@ -50,13 +50,19 @@ class SavingsLedger:
         self.passes_done += 1
 
     def savings(self, num_samples: int,
-                current_pass_fraction: float = 0.0) -> Dict[str, float]:
+                current_pass_fraction: float = 0.0,
+                full_per_iter: Optional[int] = None) -> Dict[str, float]:
         """The run so far against the full data.
 
         Args:
             num_samples (int): Samples of the data set (one full pass).
             current_pass_fraction (float): Share of the current pass already
                 trained (0 between passes).
+            full_per_iter (int, optional): Samples of one iteration of the
+                full run. Given (iteration-based runs, whose endless
+                sampler has no short last batch), the full run's count is
+                ``iters_full * full_per_iter``; None: ``passes *
+                num_samples`` (an epoch trains the data set once).
 
         Returns:
             dict: ``samples_trained``, ``padding_samples``, ``samples_full``
@@ -65,7 +71,8 @@ class SavingsLedger:
             ``saved_samples`` and ``saved_iters``.
         """
         passes = self.passes_done + current_pass_fraction
-        samples_full = round(passes * num_samples)
+        samples_full = (round(passes * num_samples) if full_per_iter is None
+                        else self.iters_full * full_per_iter)
         result = dict(
             samples_trained=self.samples_trained,
             padding_samples=self.padding_samples,

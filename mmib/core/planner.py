@@ -72,7 +72,8 @@ class PassPlanner:
 
     def plan(self, table: ScoreTable, pass_index: int, num_passes: float,
              num_pruning_passes: int, samples_trained: int, seed: int,
-             layout: Optional[BatchLayout] = None) -> EpochPlan:
+             layout: Optional[BatchLayout] = None,
+             full_samples: Optional[float] = None) -> EpochPlan:
         """The plan of pass ``pass_index``.
 
         Args:
@@ -85,12 +86,15 @@ class PassPlanner:
             seed (int): Seed of the pruning draws.
             layout (BatchLayout, optional): Batches of the pass, to avoid a
                 one-sample last batch (BatchNorm).
+            full_samples (float, optional): Samples the full run trains
+                (the budget's reference); None: ``num_passes`` times the
+                data set.
         """
         policy = self.policy
         if self.budget is not None:
             policy = self.budget.policy_for_pass(
                 policy, table, pass_index, num_passes, num_pruning_passes,
-                samples_trained)
+                samples_trained, full_samples)
         return policy.plan(table, pass_index, num_passes, seed, layout)
 
     def describe_target(self) -> str:

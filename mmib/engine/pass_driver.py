@@ -58,6 +58,21 @@ class PassDriver:
         """Samples of one pass over the data."""
         return len(self.loader.dataset)
 
+    @property
+    def full_run_per_iter(self) -> Optional[int]:
+        """Samples a full-data iteration of the stock run trains, where a
+        pass's count is not the reference: None here (an epoch trains the
+        data set once, its last batch short)."""
+        return None
+
+    @property
+    def full_run_samples(self) -> float:
+        """Samples the full-data run of this schedule trains."""
+        per_iter = self.full_run_per_iter
+        if per_iter is None:
+            return self.num_samples * self.num_passes
+        return self.target_full_iters * per_iter
+
     def check_length(self, num_scored: int) -> None:
         """Raise if the data set no longer has the ``num_scored`` samples
         the scores were kept for (per index)."""
@@ -141,6 +156,12 @@ class IterPassDriver(PassDriver):
     """
 
     by_epoch = False
+
+    @property
+    def full_run_per_iter(self) -> Optional[int]:
+        """The stock run's endless sampler has no short last batch: every
+        iteration trains ``batch_size`` samples on each rank."""
+        return self.batch_size * self.sampler.world_size
 
     def install(self, runner, start_pass: Callable[[int], None],
                 first_pass: int, loader_calls_to_skip: int = 0) -> None:

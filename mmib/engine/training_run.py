@@ -84,12 +84,15 @@ class TrainingRun:
         self.clock.start_pass(self.clock.pass_index + 1)
         return warning
 
-    def savings(self, pass_size: int) -> dict:
+    def savings(self, pass_size: int,
+                full_per_iter: Optional[int] = None) -> dict:
         """:meth:`mmib.core.SavingsLedger.savings`, the current pass counted
-        by the fraction of its ``pass_size`` samples trained."""
+        by the fraction of its ``pass_size`` samples trained; with
+        ``full_per_iter`` (iteration-based runs) against the full run's
+        samples per full-data iteration."""
         fraction = (self.clock.pass_samples / pass_size
                     if self.clock.pass_samples else 0.0)
-        return self.ledger.savings(len(self.table), fraction)
+        return self.ledger.savings(len(self.table), fraction, full_per_iter)
 
     def snapshot(self, ratios, layout: Optional[dict],
                  rng: dict) -> InfoBatchSnapshot:

@@ -309,3 +309,14 @@ def test_repb_weights_ratio_zero_budget_and_annealing():
     assert policy.ratios_for(table, 0, pass_index=1) == (0.95, )
     with pytest.raises(ValueError, match='window=0'):
         build_policy('repb', PruningPolicy(ratios=(0.5, )), dict(window=0))
+
+
+def test_the_budget_warning_says_which_way_the_run_missed():
+    from mmib.core import SavingsBudget
+    budget = SavingsBudget(0.4)
+    assert budget.shortfall(0.405) is None
+    assert 'could not prune as many' in budget.shortfall(0.375)
+    assert 'pruned more than' in budget.shortfall(0.446)
+    # an iteration-based run's reference: max_iters * batch, not passes * N
+    assert budget.kept_for_pass(1, 100, 4.0, 4, 100, full_samples=448) == \
+        round((0.6 * 448 - 100) / 3)

@@ -127,3 +127,24 @@ def test_repeat_dataset_prunes_on_the_inner_samples(work_dir):
     assert runner.iter < passes * n // batch  # fewer iterations
     log = open(runner.logger.log_file).read()
     assert 'RepeatDataset(times=1000); passes go over its 128 samples' in log
+
+
+@pytest.mark.parametrize('infobatch', [dict(ratio=0.5),
+                                       dict(target_saving=0.3)])
+def test_ledger_counts_what_the_full_run_really_trains(work_dir, infobatch):
+    """100 samples, batch 16: the stock InfiniteSampler run trains 16 a
+    step (no short last batch), 7 x 16 = 112 a 'pass'; the ledger's
+    reference is that run's count, not passes x 100, and a budget aims
+    at it."""
+    plain = run(iter_config(work_dir + '/plain', passes=6, num_samples=100))
+    full_count = sum(len(r['indices']) for r in records_of(plain))
+    assert full_count == 6 * 7 * 16
+    pruned = run(iter_config(work_dir + '/ib', passes=6, num_samples=100,
+                             infobatch=dict(infobatch, delta=1.0)))
+    trained = sum(len(r['indices']) for r in records_of(pruned))
+    savings = get_hook(pruned, 'InfoBatchHook').savings()
+    assert savings['samples_full'] == full_count
+    assert savings['samples_trained'] == trained
+    assert savings['saved_samples'] == pytest.approx(1 - trained / full_count)
+    if 'target_saving' in infobatch:
+        assert abs(savings['saved_samples'] - 0.3) < 0.03

@@ -220,7 +220,8 @@ class InfoBatchHook(Hook):
             plan = self.planner.plan(
                 run.table, pass_index, driver.num_passes,
                 driver.num_pruning_passes, run.ledger.samples_trained,
-                self.seed, driver.layout if self.avoid_batch_of_one else None)
+                self.seed, driver.layout if self.avoid_batch_of_one else None,
+                driver.full_run_samples)
             run.clock.start_pass(pass_index)
         run.plan = plan
         sampler.set_epoch(pass_index)
@@ -297,7 +298,8 @@ class InfoBatchHook(Hook):
         (:meth:`mmib.core.SavingsLedger.savings`)."""
         if self.run is None:
             return SavingsLedger().savings(0)
-        return self.run.savings(self.sampler.total_size)
+        return self.run.savings(self.sampler.total_size,
+                                self.driver.full_run_per_iter)
 
     def summary(self) -> str:
         """One line on the savings (and the target, with a budget)."""
