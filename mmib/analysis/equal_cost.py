@@ -18,6 +18,7 @@ import torch
 from mmengine.config import Config
 
 from ..core.state import CHECKPOINT_KEY
+from .config_data import read_dumped_config
 
 # parameter-scheduler settings counted in epochs/iterations
 _TIME_KEYS = ('begin', 'end', 'T_max', 'step_size', 'total_steps')
@@ -128,8 +129,9 @@ def equal_cost_config(work_dir: str,
 
     Args:
         work_dir (str): Work directory of a finished InfoBatch run.
-        config (str, optional): The run's config; defaults to the one
-            MMEngine dumped into ``work_dir``.
+        config (str, optional): The run's config as MMEngine dumped it
+            (read as data: nothing in it runs); defaults to the one in
+            ``work_dir``.
 
     Returns:
         tuple: The config (iteration-based, no InfoBatchHook, schedules
@@ -138,7 +140,10 @@ def equal_cost_config(work_dir: str,
         ``full_iters`` (the original schedule's length in iterations).
     """
     ledger = read_infobatch_ledger(work_dir)
-    cfg = Config.fromfile(config or find_dumped_config(work_dir))
+    cfg = read_dumped_config(config or find_dumped_config(work_dir))
+    # its own work dir beside the InfoBatch run's: nothing of that run is
+    # overwritten when the config is trained without --work-dir
+    cfg.work_dir = work_dir.rstrip('/\\') + '_equal_cost'
     per_iter = ledger['batch_size'] * ledger['world_size']
     return shorter_schedule(cfg, ledger['samples_trained'], per_iter,
                             ledger['iters_full'])

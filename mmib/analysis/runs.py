@@ -4,6 +4,8 @@ import json
 import os.path as osp
 from typing import Dict, List, Optional
 
+from .config_data import read_dumped_config
+
 #: validation metrics looked for, in this order
 METRICS = ('accuracy/top1', 'mIoU', 'aAcc', 'accuracy/top5')
 
@@ -40,8 +42,9 @@ def run_summary(work_dir: str) -> dict:
     """What a run cost and reached.
 
     Samples trained come, in this order, from the benchmark's
-    ``result.json``, the InfoBatch ledger logged with the losses
-    (``infobatch_samples``), or ``iterations x batch size`` from the dumped
+    ``result.json``, the InfoBatch ledger of the last checkpoint (the final
+    count), the ledger logged with the losses (``infobatch_samples``, up
+    to the last logged iteration), or ``iterations x batch size`` from the dumped
     config (full-data runs; ``samples_exact`` is then False: short last
     batches are counted full). Training wall time is the benchmark's
     measurement if there is one, else the sum of the logged per-iteration
@@ -75,6 +78,13 @@ def run_summary(work_dir: str) -> dict:
         if name and name in row:
             curve_points.append((last_step, samples, seconds, row[name]))
     iters = train[-1]['step'] if train else 0
+    final = _final_ledger(work_dir)
+    if final is not None:  # the hook's own record of the whole run
+        samples, iters, exact = (final['samples_trained'],
+                                 final['iters_trained'], True)
+        if curve_points and curve_points[-1][0] >= last_step:
+            # the last validation came at the end of training
+            curve_points[-1] = (iters, samples) + curve_points[-1][2:]
     result_file = osp.join(osp.dirname(work_dir.rstrip('/')), 'result.json')
     summary = dict(
         name=osp.basename(work_dir.rstrip('/')),
@@ -95,12 +105,24 @@ def run_summary(work_dir: str) -> dict:
     return summary
 
 
+def _final_ledger(work_dir: str) -> Optional[dict]:
+    """The savings ledger of the run's last checkpoint (the hook's final
+    count: the logged rows stop at the last logging interval), or None
+    for a run without InfoBatch or without a checkpoint."""
+    from .equal_cost import read_infobatch_ledger
+    if not osp.exists(osp.join(work_dir, 'last_checkpoint')):
+        return None
+    try:
+        return read_infobatch_ledger(work_dir)
+    except ValueError:  # no InfoBatch state: a full-data run
+        return None
+
+
 def _batch_size(work_dir: str) -> int:
-    from mmengine.config import Config
     found = sorted(glob.glob(osp.join(work_dir, '*.py')))
     if not found:
         return 1
-    cfg = Config.fromfile(found[0])
+    cfg = read_dumped_config(found[0])  # data: nothing in it runs
     return int(cfg.train_dataloader.get('batch_size', 1))
 
 

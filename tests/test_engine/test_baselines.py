@@ -1,8 +1,11 @@
 """The equal-cost baselines as options, through the real Runner:
 ``rescale=False``, ``policy='random'`` and the equal-cost config tool."""
+import os
 import os.path as osp
 import subprocess
 import sys
+
+import pytest
 
 from conftest import REPO, demo_config, get_hook, run
 from mmengine.config import Config
@@ -141,7 +144,6 @@ def _register_head_with_extra_term():
 
 
 def test_unweighted_loss_term_stops_training_with_its_name(tmp_path):
-    import pytest
     _register_head_with_extra_term()
     cfg = demo_config(str(tmp_path / 'a'), epochs=2, num_samples=64,
                       infobatch=dict(ratio=0.5))
@@ -163,3 +165,53 @@ def test_listed_unweighted_term_trains_with_one_warning(tmp_path):
     runner = run(cfg)
     log = open(runner.logger.log_file).read()
     assert log.count("the loss terms ['loss_l2'] stay unweighted") == 1
+
+
+def test_equal_cost_tool_leaves_the_infobatch_run_alone(tmp_path):
+    """Default --out beside the work dir, its own work dir: trained without
+    --work-dir it overwrites nothing of the InfoBatch run; a rerun works."""
+    work_dir = str(tmp_path / 'ib')
+    run(demo_config(work_dir, epochs=2, num_samples=64,
+                    infobatch=dict(ratio=0.5)))
+    before = sorted(os.listdir(work_dir))
+    cmd = [sys.executable, 'tools/equal_cost_config.py', work_dir]
+    done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr[-2000:]
+    out = work_dir + '_equal_cost.py'
+    from mmib.analysis.config_data import read_dumped_config
+    assert read_dumped_config(out).work_dir == work_dir + '_equal_cost'
+    assert sorted(os.listdir(work_dir)) == before
+    # the dumped config is still the only one: the tool runs on it again
+    again = subprocess.run(cmd + ['--out', str(tmp_path / 'b.py')],
+                           capture_output=True, text=True, cwd=REPO)
+    assert again.returncode == 0, again.stderr[-2000:]
+
+
+def test_a_work_dir_with_code_in_its_config_runs_nothing(tmp_path):
+    """Reading runs executes nothing: a dumped config with code in it is
+    refused by line, and the code does not run (equal_cost_config and
+    compare_runs' batch-size read)."""
+    from mmib.analysis.config_data import ConfigDataError, read_dumped_config
+    from mmib.analysis.runs import _batch_size
+    work_dir = str(tmp_path / 'ib')
+    run(demo_config(work_dir, epochs=2, num_samples=64,
+                    infobatch=dict(ratio=0.5)))
+    dumped = find_dumped_config(work_dir)
+    marker = tmp_path / 'ran'
+    with open(dumped, 'a') as f:
+        f.write(f"\nimport os\nos.mkdir({str(marker)!r})\n")
+    with pytest.raises(ConfigDataError, match='line .*Import'):
+        read_dumped_config(dumped)
+    with pytest.raises(ConfigDataError):
+        equal_cost_config(work_dir)
+    with pytest.raises(ConfigDataError):
+        _batch_size(work_dir)
+    tool = subprocess.run(
+        [sys.executable, 'tools/equal_cost_config.py', work_dir],
+        capture_output=True, text=True, cwd=REPO)
+    assert tool.returncode != 0 and 'not an assignment' in tool.stderr
+    assert not marker.exists()
+    # a call hidden in a value is refused too
+    (tmp_path / 'c.py').write_text("a = dict(b=__import__('os'))\n")
+    with pytest.raises(ConfigDataError, match='Call is not a literal'):
+        read_dumped_config(str(tmp_path / 'c.py'))

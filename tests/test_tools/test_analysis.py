@@ -139,3 +139,23 @@ def test_runs_validated_during_training_are_drawn_as_curves(tmp_path):
     assert [len(s['curve']) for s in summaries] == [2, 2]
     out = str(tmp_path / 'curves.png')
     assert compare_runs.plot_curves(summaries, out) == 'curves'
+
+
+def test_run_summary_counts_what_the_run_trained_not_its_last_log(tmp_path):
+    """A logging interval that does not divide the run: the last logged row
+    is short of the end; the summary takes the hook's final ledger."""
+    from conftest import get_hook
+    work_dir = str(tmp_path / 'ib')
+    cfg = demo_config(work_dir, epochs=4, num_samples=200,
+                      infobatch=dict(ratio=0.5))
+    cfg.default_hooks.logger.interval = 3
+    runner = run(cfg)
+    savings = get_hook(runner, 'InfoBatchHook').savings()
+    summary = run_summary(work_dir)
+    assert summary['samples'] == savings['samples_trained']
+    assert summary['iters'] == savings['iters_trained'] == runner.iter
+    assert summary['samples_exact']
+    logged = [json.loads(line) for path in glob.glob(
+        osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
+        for line in open(path) if 'infobatch_samples' in line]
+    assert logged[-1]['infobatch_samples'] < savings['samples_trained']
