@@ -30,6 +30,11 @@ import mmib  # noqa: F401  (import fixes, registration)
 # under numpy 2, for the plain runs as much as for the pruned ones
 mmib.compat.apply_run_fixes()
 
+# under pytest-xdist (README's test command: two workers on two cores)
+# each worker trains on one thread, so the workers do not fight for cores
+if os.environ.get('PYTEST_XDIST_WORKER'):
+    torch.set_num_threads(1)
+
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_FULL = osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py')
 _names = itertools.count()

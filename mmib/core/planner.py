@@ -4,7 +4,7 @@ from typing import Optional, Sequence, Union
 from .budget import SavingsBudget
 from .policies import PassPolicy, build_policy
 from .pruning import BatchLayout, EpochPlan, PruningPolicy, ScoreTable
-from .validation import check_quantiles, large_weight_warning
+from .validation import check_plan, check_quantiles, large_weight_warning
 
 
 class PassPlanner:
@@ -95,7 +95,9 @@ class PassPlanner:
             policy = self.budget.policy_for_pass(
                 policy, table, pass_index, num_passes, num_pruning_passes,
                 samples_trained, full_samples)
-        return policy.plan(table, pass_index, num_passes, seed, layout)
+        plan = policy.plan(table, pass_index, num_passes, seed, layout)
+        check_plan(plan, len(table), self.policy.name)
+        return plan
 
     def describe_target(self) -> str:
         """What the savings line adds: the target, with a budget."""

@@ -85,9 +85,10 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
 
     Args:
         state: ``checkpoint['infobatch']``.
-        num_samples (int, optional): The training set's size now; the
-            state's tables must have it (the layout's own ``num_samples``
-            is used when None).
+        num_samples (int, optional): The training set's size now (not
+            used: the state is checked against its own layout's
+            ``num_samples``, and a changed data set is the resume plan's
+            to handle).
         max_passes (float, optional): Passes of the run's schedule; the
             ledger and clock may not count more.
 
@@ -112,8 +113,9 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
         need_int(layout, 'batch_size', 'layout.batch_size', 1)
     if 'world_size' in layout:
         need_int(layout, 'world_size', 'layout.world_size', 1)
-    if num_samples is not None and n != num_samples:
-        return  # another data set: the hook restarts the pass, see _restore
+    # another data set (num_samples != n) is handled by the resume plan,
+    # once the whole state is known to be sound: every field is checked
+    # against the state's own layout here, whatever the data set now
 
     table = need_dict(state, 'table', 'table', ('scores', 'seen'))
     scores = need_tensor(table, 'scores', 'table.scores',
@@ -283,3 +285,43 @@ def large_weight_warning(ratios: Sequence[float],
             f'loss weight {1 / (1 - top):.0f} (above 20): one kept sample '
             'then stands for many pruned ones, and its gradient can dominate '
             'a step.')
+
+
+def check_plan(plan: Any, num_samples: int, policy: str) -> None:
+    """Check a plan a policy returned, naming the policy.
+
+    Args:
+        plan (EpochPlan): The plan.
+        num_samples (int): The data set's size.
+        policy (str): The policy's registered name.
+
+    Raises:
+        ValueError: Indices that are not sorted, unique and in range,
+            weights of another length, non-finite or negative weights, or
+            positive weights that do not match the kept indices.
+    """
+    def bad(what: str) -> None:
+        raise ValueError(
+            f'policy={policy!r} returned a plan with {what}: a plan keeps '
+            f'sorted, unique indices in [0, {num_samples - 1}] and gives '
+            f'weights of shape ({num_samples},), > 0 exactly for the kept '
+            'samples (see mmib.core.EpochPlan).')
+    kept, weights = plan.kept_indices, plan.weights
+    if not isinstance(kept, torch.Tensor) or kept.dim() != 1 or \
+            kept.dtype not in (torch.int64, torch.int32):
+        bad('kept_indices that are not a 1-D integer tensor')
+    if not isinstance(weights, torch.Tensor) or tuple(
+            weights.shape) != (num_samples, ):
+        bad(f'weights of shape {tuple(getattr(weights, "shape", ()))}')
+    if kept.numel():
+        if int(kept.min()) < 0 or int(kept.max()) >= num_samples:
+            bad(f'indices in [{int(kept.min())}, {int(kept.max())}]')
+        if kept.numel() > 1 and not bool((kept[1:] > kept[:-1]).all()):
+            bad('repeated or unsorted indices')
+    if not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+        bad('a negative or non-finite weight')
+    positive = weights > 0
+    if int(positive.sum()) != kept.numel() or (
+            kept.numel() and not bool(positive[kept.long()].all())):
+        bad(f'{int(positive.sum())} positive weights for {kept.numel()} '
+            'kept samples')

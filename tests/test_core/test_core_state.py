@@ -185,3 +185,52 @@ def test_epoch_plan_fields_survive_plain_round_trip():
                      torch.tensor([0.5]), False)
     back = plan_from_dict(plan_to_dict(plan))
     assert back.epoch == 3 and back.num_kept == 2 and not back.annealing
+
+
+# -- validation: every field, every time -----------------------------------
+@pytest.mark.parametrize('path, value, field', [
+    (('ledger', 'samples_trained'), -1, 'ledger.samples_trained'),
+    (('clock', 'pass_iter'), 'two', 'clock.pass_iter'),
+    (('table', 'counts'), torch.full((20, ), -1, dtype=torch.int32),
+     'table.counts'),
+    (('table', 'stamps'), torch.zeros(20, dtype=torch.int32),
+     'table.stamps'),
+    (('table', 'seen'), torch.ones(10, dtype=torch.bool), 'table.seen'),
+])
+def test_a_changed_data_set_does_not_skip_the_checks(path, value, field):
+    """The state of a 20-sample run resumed on 30 samples: the resume plan
+    handles the new size, but only after every field was checked."""
+    from mmib.core.validation import StateError, validate_state
+    state = _snapshot().to_dict()
+    state['rng'] = None  # the snapshot's stand-in RNG state is not real
+    validate_state(state, num_samples=30, max_passes=8)  # sound: passes
+    state[path[0]][path[1]] = value
+    with pytest.raises(StateError, match=field.replace('.', r'\.')):
+        validate_state(state, num_samples=30, max_passes=8)
+
+
+def test_a_policys_plan_is_checked_with_its_name():
+    from mmib.core import PassPlanner, PassPolicy, register_policy
+    from mmib.core.policies import POLICIES
+
+    @register_policy('bad_plan_test', force=True)
+    class BadPlan(PassPolicy):
+        kept = torch.tensor([3, 1])
+
+        def plan(self, table, pass_index, num_passes, seed, layout=None):
+            weights = torch.zeros(len(table))
+            weights[self.kept.clamp(max=len(table) - 1)] = 1.0
+            return EpochPlan(pass_index, self.kept, weights, torch.empty(0),
+                             False)
+
+    try:
+        planner = PassPlanner.from_options(policy='bad_plan_test')
+        table = seen_table(torch.rand(5))
+        with pytest.raises(ValueError, match=r"policy='bad_plan_test' "
+                           'returned a plan with repeated or unsorted'):
+            planner.plan(table, 1, 4.0, 3, 0, 0)
+        BadPlan.kept = torch.tensor([1, 7])
+        with pytest.raises(ValueError, match=r'indices in \[1, 7\]'):
+            planner.plan(table, 1, 4.0, 3, 0, 0)
+    finally:
+        POLICIES.pop('bad_plan_test', None)
