@@ -18,6 +18,8 @@ mmib's shipped configs by scope, as OpenMMLab packages allow::
   through its parent; the parts of a stock base (``mmpretrain::...``) keep
   their own scope.
 """
+from importlib import import_module
+
 from mmengine import registry as mmengine_registry
 from mmengine.registry import Registry
 
@@ -30,10 +32,58 @@ _ROOTS = ('RUNNERS', 'RUNNER_CONSTRUCTORS', 'LOOPS', 'HOOKS', 'STRATEGIES',
           'LOG_PROCESSORS', 'INFERENCERS', 'FUNCTIONS')
 
 
+class ScopeRegistry(Registry):
+    """mmib's child of an MMEngine root registry.
+
+    A config that reuses one of mmib's by scope (``_base_ =
+    ['mmib::fashion_mnist/...']``) gets its dicts tagged ``_scope_='mmib'``
+    by MMEngine, but they name classes of the codebase the shipped config
+    builds on (mmpretrain's ``UniversalVisualizer``, mmseg's
+    ``SegLocalVisualizer``), which live in that codebase's child registry,
+    a sibling of this one. What is found neither here nor in the root is
+    looked up there: first in the registry of the run's default scope (the
+    latest non-mmib ``DefaultScope``), then in the one other codebase that
+    has it; a name two codebases hold stays unresolved (the usual
+    ``KeyError``), rather than built from a guessed codebase.
+    """
+
+    def get(self, key: str):
+        found = super().get(key)
+        if found is not None or not isinstance(key, str) or '.' in key \
+                or '::' in key:
+            return found
+        return self._from_sibling(key)
+
+    def _from_sibling(self, key: str):
+        from mmengine.registry import DefaultScope
+        root = self._get_root_registry()
+        preferred = [
+            instance.scope_name
+            for instance in DefaultScope._instance_dict.values()
+            if instance.scope_name != SCOPE
+        ][-1:]
+        for scope in preferred:
+            if scope not in root._children:
+                try:  # as MMEngine does for a default scope
+                    import_module(f'{scope}.registry')
+                except ImportError:
+                    continue
+            child = root._children.get(scope)
+            if child is not None:
+                child.import_from_location()
+                if key in child._module_dict:
+                    return child._module_dict[key]
+        holders = []
+        for scope, child in list(root._children.items()):
+            if scope != SCOPE and key in child._module_dict:
+                holders.append(child._module_dict[key])
+        return holders[0] if len(holders) == 1 else None
+
+
 def _child(root_name: str) -> Registry:
     root = getattr(mmengine_registry, root_name)
     existing = root._children.get(SCOPE)  # a re-import of this module
-    return existing or Registry(root.name, parent=root, scope=SCOPE)
+    return existing or ScopeRegistry(root.name, parent=root, scope=SCOPE)
 
 
 RUNNERS = _child('RUNNERS')

@@ -10,6 +10,7 @@ benchmark continues where it stopped (a half-finished run starts over in a
 fresh folder; nothing is overwritten).
 """
 import json
+import logging
 import os
 import os.path as osp
 import time
@@ -251,8 +252,18 @@ def _build_config(config: str, schedule: Schedule, arm: Arm, seed: int,
     cfg.work_dir = work_dir
     cfg.experiment_name = f'{arm.name}_seed{seed}'
     cfg.randomness = dict(seed=seed, deterministic=False)
-    cfg.log_level = 'WARNING'
+    cfg.log_level = 'WARNING'  # console; the log file gets INFO at train
     return cfg
+
+
+def _log_training_to_file(logger: logging.Logger) -> None:
+    """The run's training and savings lines (INFO) into its log file; the
+    console keeps warnings only (the benchmark prints its own progress;
+    the runner's set-up lines stay out of both)."""
+    logger.setLevel(logging.INFO)
+    for handler in logger.handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.setLevel(logging.INFO)
 
 
 def run_one(config: str,
@@ -289,6 +300,7 @@ def run_one(config: str,
     cfg = _build_config(config, schedule, arm, seed, root, work_dir,
                         registry or ARMS)
     runner = Runner.from_cfg(cfg)
+    _log_training_to_file(runner.logger)
     recorder = RunRecorderHook(progress)
     runner.register_hook(recorder)
     runner.train()

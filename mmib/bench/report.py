@@ -66,15 +66,24 @@ def _pairs(arms: Dict[str, List[dict]]) -> List[tuple]:
     return pairs
 
 
+#: arm names of the pruning policies compared with the baselines
+POLICY_PREFIXES = ('infobatch', 'seta', 'soft_random', 'orderdp', 'repb')
+
+
 def _policy_arms(arms) -> List[str]:
     return [a for a in arms
-            if a.startswith(('infobatch', 'seta', 'soft_random'))
-            and 'norescale' not in a]
+            if a.startswith(POLICY_PREFIXES) and 'norescale' not in a]
 
 
 def _baselines_of(arm: str, arms) -> List[str]:
-    suffix = arm[len(arm.split('_t')[0]):] if '_t' in arm else ''
+    """The equal-cost arms of ``arm``: those of its budget suffix
+    (``_t40``: ``shorter_t40``, ``random_t40``, and the fixed-fraction
+    ``shorter_60``), or the unsuffixed ones."""
+    suffix = arm[arm.rindex('_t'):] if '_t' in arm and arm[
+        arm.rindex('_t') + 2:].isdigit() else ''
     names = [f'{b}{suffix}' for b in EQUAL_COST]
+    if suffix:
+        names.append(f'shorter_{100 - int(suffix[2:])}')
     return [b for b in names if b in arms and b != arm]
 
 

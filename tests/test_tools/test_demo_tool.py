@@ -1,5 +1,6 @@
 """The demo and the benchmark arms: schedules, resume-safety, and (with the
 Debian package ``dataset-fashion-mnist``) the demo on real data."""
+import glob
 import json
 import os
 import os.path as osp
@@ -53,30 +54,58 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path):
         run_arms(FASHION, schedule, ['nope'], [0], root)
 
 
+def _demo(work_dir: str, *seeds: str) -> subprocess.CompletedProcess:
+    out = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--epochs', '4', '--num-train',
+         '256', '--seeds', *seeds, '--work-dir', work_dir],
+        capture_output=True, text=True, cwd=REPO, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out
+
+
 @pytest.mark.fashion_mnist
 @needs_fashion_mnist
 def test_demo_on_fashion_mnist(tmp_path):
-    out = subprocess.run(
-        [sys.executable, 'tools/demo.py', '--epochs', '3', '--num-train',
-         '256', '--seeds', '0', '1', '--work-dir', str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    text = out.stdout
-    assert '[demo run 1/6] full data, seed 0: epoch 1/3' in text  # progress
+    text = _demo(str(tmp_path / 'a'), '0', '1').stdout
+    assert 'ETA about' in text.splitlines()[1]  # before the first run
+    assert '[demo run 1/8] full data, seed 0: epoch 1/4' in text  # progress
     assert 'ETA of this schedule' in text
-    for row in ('| full data | 2 |', '| InfoBatch ratio=0.5 | 2 |',
-                '| full data, equal-cost shorter schedule | 2 |'):
+    for row in ('| full data | 2 |', '| InfoBatch, target 40% | 2 |',
+                '| random pruning, rescaled, target 40% | 2 |',
+                '| full data, shorter schedule, 60% of the samples | 2 |'):
         assert row in text
     assert 'Verdict: ' in text
     results = [
         json.load(open(osp.join(dirpath, 'result.json')))
-        for dirpath, _, files in os.walk(str(tmp_path))
+        for dirpath, _, files in os.walk(str(tmp_path / 'a'))
         if 'result.json' in files
     ]
-    assert len(results) == 6
+    assert len(results) == 8
     full = [r for r in results if r['arm'] == 'full']
-    assert all(r['samples'] == 3 * 256 for r in full)
-    ib = {r['seed']: r for r in results if r['arm'] == 'infobatch'}
-    for r in results:
-        if r['arm'] == 'shorter':  # the same cost within one batch
-            assert abs(r['samples'] - ib[r['seed']]['samples']) < 64
+    assert all(r['samples'] == 4 * 256 for r in full)
+    for r in results:  # the shorter schedule: 60% within a batch; the
+        # policies prune what 4 short passes allow (the budget's warning)
+        if r['arm'] == 'shorter':
+            assert abs(r['samples'] - 0.6 * 4 * 256) < 64, r
+        elif r['arm'] != 'full':
+            assert r['samples'] < 4 * 256, r
+    # the report and the plot in the run folder; the runs' logs hold the
+    # training and savings lines
+    root = glob.glob(str(tmp_path / 'a' / '*'))[0]
+    report = open(osp.join(root, 'report.md')).read()
+    assert '| InfoBatch, target 40% | 2 |' in report
+    assert osp.getsize(osp.join(root, 'comparison.png')) > 10000
+    logs = glob.glob(osp.join(root, 'demo', 'infobatch_seed0', 'attempt0',
+                              '*', '*.log'))
+    log = open(logs[0]).read()
+    assert 'Epoch(train)' in log and 'InfoBatch finished: trained' in log
+    # one thread: a rerun trains to the same accuracies (seed 0 again)
+    _demo(str(tmp_path / 'b'), '0')
+
+    def scores(folder):
+        return {(r['arm'], r['seed']): r['score'] for r in (
+            json.load(open(p)) for p in glob.glob(
+                str(tmp_path / folder / '*' / 'demo' / '*' / 'result.json')))}
+    first, again = scores('a'), scores('b')
+    assert len(again) == 4
+    assert all(first[key] == value for key, value in again.items())
