@@ -222,21 +222,30 @@ def fix_mmcv_adjust_hue() -> bool:
     return True
 
 
-def init_cpu_process_group(launcher: str) -> bool:
+def init_cpu_process_group(launcher: str,
+                           timeout: Optional[float] = None) -> bool:
     """Start a gloo process group for ``--launcher pytorch`` without CUDA.
 
     Args:
         launcher (str): The ``--launcher`` of ``tools/train.py``.
+        timeout (float, optional): Seconds a collective waits for the other
+            ranks (the config's ``env_cfg.dist_cfg.timeout``, as MMEngine's
+            own launcher honours it); None: torch's default (30 minutes).
 
     Returns:
         bool: True if this function initialised the process group.
     """
+    import datetime
+
     import torch.distributed as dist
 
     if (launcher != 'pytorch' or torch.cuda.is_available()
             or not dist.is_available() or dist.is_initialized()):
         return False
-    dist.init_process_group(backend='gloo', init_method='env://')
+    kwargs = {}
+    if timeout is not None:
+        kwargs['timeout'] = datetime.timedelta(seconds=float(timeout))
+    dist.init_process_group(backend='gloo', init_method='env://', **kwargs)
     return True
 
 

@@ -193,13 +193,25 @@ def main(argv=None) -> None:
         mmib.datasets.check_data_roots(cfg)
     except FileNotFoundError as error:
         raise SystemExit(str(error)) from None
-    # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves
-    mmib.compat.init_cpu_process_group(args.launcher)
+    # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves,
+    # with the config's timeout as MMEngine's launcher would
+    timeout = (cfg.get('env_cfg') or {}).get('dist_cfg', {}).get('timeout')
+    mmib.compat.init_cpu_process_group(args.launcher, timeout)
     mmib.compat.apply_run_fixes()
     runner = build_runner(cfg)
     # --resume never executes the checkpoint's meta['config'] (any config)
     runner.register_hook(mmib.engine.CheckpointGuardHook())
-    runner.train()
+    try:
+        runner.train()
+    except RuntimeError as error:  # gloo's DistBackendError included
+        if args.launcher == 'none' or 'timed out' not in str(error).lower():
+            raise
+        raise SystemExit(
+            f'A rank did not answer within {timeout or 1800:g} s '
+            '(env_cfg.dist_cfg.timeout; torch\'s default 1800): a process '
+            'of the job stalled or died. Look at the other ranks\' logs; '
+            'set env_cfg.dist_cfg.timeout to end a stalled job sooner. '
+            f'({str(error).splitlines()[0][:200]})') from None
     del runner  # the DDP model and its reducer go before the group
     end_process_group()
 

@@ -152,8 +152,8 @@ class Arm:
     label: str
     hook: Optional[dict] = None
     equal_cost_of: Optional[str] = None
-    fraction: Optional[float] = None
     extra: dict = field(default_factory=dict)
+    fraction: Optional[float] = None
 
 
 ARMS = {

@@ -113,7 +113,9 @@ def test_changed_ratio_on_resume_applies_from_the_next_pass(tmp_path):
     resumed = _resume(cfg, work_dir, 'epoch_2.pth')
     hook = get_hook(resumed, 'InfoBatchHook')
     assert hook.pruning.ratios == (0.2, )
-    assert hook.run.plan.weights.max() == pytest.approx(1 / 0.8)
+    # the new ratio's weight: the band's size over its kept count, which
+    # for a band of a hundred-odd samples is within 0.02 of 1 / (1 - 0.2)
+    assert 1 / 0.8 - 0.02 <= float(hook.run.plan.weights.max()) <= 1 / 0.8
     ckpt = torch.load(osp.join(work_dir, 'resumed_epoch_2.pth',
                                'epoch_3.pth'))
     assert ckpt['infobatch']['ratios'] == [0.2]

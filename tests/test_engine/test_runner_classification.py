@@ -75,7 +75,10 @@ def test_ratio_half_trains_exactly_the_plan(work_dir):
             # above-threshold samples are never pruned
             assert set(torch.nonzero(~below).squeeze(1).tolist()) <= set(
                 trained.tolist())
-            weights = torch.where(below, 2.0, 1.0)
+            # the kept below-mean samples weigh the whole band: n_b / kept_b
+            num_below = int(below.sum())
+            kept_below = int(below[trained].sum())
+            weights = torch.where(below, num_below / kept_below, 1.0)
         assert len(rec) == math.ceil(trained.numel() / 8)
         # the back-propagated loss is the weighted mean of the batch
         for r in rec:
