@@ -74,12 +74,17 @@ class PassPolicy:
     #: whether the annealing passes also train a subset (a savings budget
     #: then shares itself over them too)
     prunes_when_annealing = False
+    #: whether the policy takes one ratio (no quantile bands)
+    one_ratio = False
 
     def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
         if options:
             raise ValueError(
                 f'policy={self.name!r} takes no policy_options, got '
                 f'{sorted(options)}.')
+        if self.one_ratio and len(pruning.ratios) != 1:
+            raise ValueError(f'policy={self.name!r} takes one ratio, got '
+                             f'ratio={list(pruning.ratios)}.')
         self.pruning = pruning
 
     @property
@@ -271,13 +276,11 @@ class SeTaPolicy(PassPolicy):
     """
 
     prunes_when_annealing = True  # the authors' partial annealing
+    one_ratio = True
 
     def __init__(self, pruning: PruningPolicy, num_groups: int = 5,
                  window_scale: float = 0.9) -> None:
         super().__init__(pruning)
-        if len(pruning.ratios) != 1:
-            raise ValueError(f"policy='seta' takes one ratio, got "
-                             f'ratio={list(pruning.ratios)}.')
         if isinstance(num_groups, bool) or not isinstance(
                 num_groups, int) or num_groups < 1:
             raise ValueError(f'policy_options num_groups={num_groups!r} must '
@@ -362,11 +365,10 @@ class SoftRandomPolicy(PassPolicy):
         pruning (PruningPolicy): ``ratio``, ``delta`` and ``rescale``.
     """
 
+    one_ratio = True
+
     def __init__(self, pruning: PruningPolicy) -> None:
         super().__init__(pruning)
-        if len(pruning.ratios) != 1:
-            raise ValueError("policy='soft_random' takes one ratio, got "
-                             f'ratio={list(pruning.ratios)}.')
 
     def draws(self, num_samples: int) -> int:
         """Draws of a pass: ``-N ln(ratio)``."""
@@ -436,13 +438,11 @@ class OrderDPPolicy(PassPolicy):
     """
 
     prunes_when_annealing = True  # no annealing: every pass prunes
+    one_ratio = True
 
     def __init__(self, pruning: PruningPolicy,
                  pool_ratio: float = 0.75) -> None:
         super().__init__(pruning)
-        if len(pruning.ratios) != 1:
-            raise ValueError("policy='orderdp' takes one ratio, got "
-                             f'ratio={list(pruning.ratios)}.')
         if isinstance(pool_ratio, bool) or not (
                 isinstance(pool_ratio, (int, float)) and 0 < pool_ratio <= 1):
             raise ValueError(f'policy_options pool_ratio={pool_ratio!r} must '
@@ -512,11 +512,10 @@ class RePBPolicy(PassPolicy):
         window (int): Steps per local window. Defaults to 16.
     """
 
+    one_ratio = True
+
     def __init__(self, pruning: PruningPolicy, window: int = 16) -> None:
         super().__init__(pruning)
-        if len(pruning.ratios) != 1:
-            raise ValueError("policy='repb' takes one ratio, got "
-                             f'ratio={list(pruning.ratios)}.')
         if isinstance(window, bool) or not isinstance(window,
                                                       int) or window < 1:
             raise ValueError(f'policy_options window={window!r} must be a '
