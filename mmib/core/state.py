@@ -53,6 +53,8 @@ class InfoBatchSnapshot:
         layout (dict): ``num_samples``, ``batch_size``, ``world_size``.
         rng (dict, optional): The random states (plain data, see
             :mod:`mmib.engine.rng_state`).
+        settings (dict, optional): The hook's settings
+            (:func:`~mmib.core.settings.run_settings`).
     """
 
     table: Dict[str, torch.Tensor]
@@ -62,6 +64,7 @@ class InfoBatchSnapshot:
     ratios: Tuple[float, ...]
     layout: Dict[str, Optional[int]]
     rng: Optional[Dict[str, Any]] = None
+    settings: Optional[Dict[str, Any]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain data, with ``version``."""
@@ -74,7 +77,8 @@ class InfoBatchSnapshot:
             plan=plan_to_dict(self.plan),
             ratios=[float(r) for r in self.ratios],
             layout=dict(self.layout),
-            rng=self.rng)
+            rng=self.rng,
+            settings=self.settings)
 
     @classmethod
     def from_dict(cls, state: Dict[str, Any]) -> 'InfoBatchSnapshot':
@@ -100,4 +104,5 @@ class InfoBatchSnapshot:
             plan=plan_from_dict(state['plan']),
             ratios=tuple(float(r) for r in state.get('ratios', ())),
             layout=dict(state.get('layout') or {}),
-            rng=state.get('rng'))
+            rng=state.get('rng'),
+            settings=state.get('settings'))

@@ -198,6 +198,12 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
     need_int(clock, 'full_iters', 'clock.full_iters', 0, bound)
 
+    if state.get('settings') is not None:
+        from .settings import check_settings
+        why = check_settings(state['settings'])
+        if why is not None:
+            fail('settings', type(state['settings']).__name__, why)
+
     if state.get('rng') is not None:
         validate_rng(state['rng'], legacy=state.get('version') == 2)
 

@@ -6,6 +6,7 @@ from mmengine.dist import get_world_size
 
 from ..core import (EpochPlan, InfoBatchSnapshot, PassClock, SavingsLedger,
                     ScoreTable)
+from ..core.settings import describe_changes
 from ..core.validation import validate_state
 from .mmengine_fields import diff_rank_seed
 from .rng_state import restore_global_rng, restore_torch_rng
@@ -91,7 +92,8 @@ class PendingResume:
 
 def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
                 ledger: SavingsLedger, driver, runner,
-                ratios: Tuple[float, ...], warn: Callable[[str], Any]
+                ratios: Tuple[float, ...], warn: Callable[[str], Any],
+                settings: Optional[Dict[str, Any]] = None
                 ) -> Tuple[PassClock, SavingsLedger, PendingResume]:
     """Validate and restore a resumed run's state at ``before_train``;
     return what must wait (the interrupted pass's plan, the epoch to skip,
@@ -107,6 +109,9 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
         runner (Runner): The runner.
         ratios (tuple[float]): The ratios of this run.
         warn (callable): Takes one warning line.
+        settings (dict, optional): This run's settings
+            (:func:`~mmib.core.settings.run_settings`), compared with the
+            checkpoint's.
 
     Returns:
         tuple: ``(clock, ledger, pending)``.
@@ -114,6 +119,7 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
     Raises:
         StateError: Naming the first field of ``state`` that is wrong for
             this run (before anything trains).
+        ValueError: A setting changed that the stored scores depend on.
     """
     pending = PendingResume(
         loader_calls_to_skip=0 if driver.by_epoch else runner.iter)
@@ -124,23 +130,31 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
     snapshot = InfoBatchSnapshot.from_dict(state)
     table.load_state_dict(snapshot.table)
     clock = snapshot.clock
-    if snapshot.ratios and snapshot.ratios != tuple(float(r) for r in ratios):
+    mid_pass = bool(clock.pass_iter)
+    error, warning = describe_changes(
+        snapshot.settings, settings or {},
+        clock.pass_index + (2 if mid_pass else 1))
+    if error is not None:
+        raise ValueError(error)
+    if warning is not None:
+        warn(warning)
+    elif snapshot.settings is None and snapshot.ratios and \
+            snapshot.ratios != tuple(float(r) for r in ratios):
         warn(f'InfoBatch: resuming with ratio={list(ratios)} where the '
              f'checkpoint used {list(snapshot.ratios)}: the scores carry '
              'over, the new ratio applies from the next pass on.')
-    mid_pass = bool(clock.pass_iter)
     # an iteration checkpoint taken at the last iteration of an epoch:
-    # MMEngine runs that epoch again; it is made empty instead
+    # MMEngine runs that epoch again; it is made empty instead (whatever
+    # the batch layout now: the finished pass is not trained again)
     repeat_epoch = driver.repeats_epoch(clock, runner)
-    if (mid_pass or repeat_epoch) and \
-            snapshot.layout != driver.layout_state():
+    if mid_pass and snapshot.layout != driver.layout_state():
         warn('InfoBatch: the batch size or number of processes changed '
              f'since the checkpoint ({snapshot.layout} -> '
              f'{driver.layout_state()}); the interrupted pass cannot go on '
              'where it stopped, so it starts again, pruned with the '
              'restored scores.')
         clock.start_pass(clock.pass_index)
-        mid_pass = repeat_epoch = False
+        mid_pass = False
     rng = snapshot.rng
     same_streams = get_world_size() == 1 or not diff_rank_seed(runner)
     if rng is not None and same_streams:

@@ -94,12 +94,12 @@ class TrainingRun:
                     if self.clock.pass_samples else 0.0)
         return self.ledger.savings(len(self.table), fraction, full_per_iter)
 
-    def snapshot(self, ratios, layout: Optional[dict],
-                 rng: dict) -> InfoBatchSnapshot:
+    def snapshot(self, ratios, layout: Optional[dict], rng: dict,
+                 settings: Optional[dict] = None) -> InfoBatchSnapshot:
         """The checkpoint's InfoBatch state (scores flushed first; written
         out at once, so nothing is copied)."""
         self.flush_scores()
         return InfoBatchSnapshot(table=self.table.state_dict(),
                                  clock=self.clock, ledger=self.ledger,
                                  plan=self.plan, ratios=ratios,
-                                 layout=layout, rng=rng)
+                                 layout=layout, rng=rng, settings=settings)

@@ -159,3 +159,41 @@ def test_repeat_aug_run_resumed_mid_epoch(tmp_path):
     k = [r['epoch'] for r in records].index(2) + 2  # 2 steps into epoch 3
     resumed = _resume(cfg, work_dir, f'iter_{k}.pth')
     _assert_same_continuation(whole, resumed, k)
+
+
+def test_a_new_batch_size_at_an_epoch_boundary_trains_no_epoch_twice(
+        epoch_run):
+    """The iteration checkpoint at the end of epoch 2, resumed with batch 16
+    instead of 32: the finished epoch is not trained again (3 passes in a
+    3-epoch run), and no warning claims that a pass restarts."""
+    cfg, work_dir, whole = epoch_run
+    records = get_hook(whole, 'RecordingHook').records
+    end_of_2 = [r['epoch'] for r in records].index(2)
+    cfg = copy.deepcopy(cfg)
+    cfg.train_dataloader.batch_size = 16
+    resumed = _resume(cfg, work_dir, f'iter_{end_of_2}.pth')
+    hook = get_hook(resumed, 'InfoBatchHook')
+    assert hook.run.ledger.passes_done == 3
+    rec = get_hook(resumed, 'RecordingHook').records
+    assert {r['epoch'] for r in rec} == {2}
+    log = open(resumed.logger.log_file).read()
+    assert 'starts again' not in log
+
+
+def test_changed_settings_on_resume_are_named(epoch_run):
+    cfg, work_dir, whole = epoch_run
+    records = get_hook(whole, 'RecordingHook').records
+    k = [r['epoch'] for r in records].index(2) + 2  # 2 steps into epoch 3
+    changed = copy.deepcopy(cfg)
+    changed.custom_hooks[-1].update(policy='random', delta=0.9)
+    resumed = _resume(changed, work_dir, f'iter_{k}.pth')
+    log = open(resumed.logger.log_file).read()
+    assert ("resuming with changed settings: policy='random' (was "
+            "'infobatch'), delta=0.9 (was 1.0)") in log
+    assert 'from pass 4 on' in log  # pass 3 finishes with its plan
+    other = copy.deepcopy(cfg)
+    other.custom_hooks[-1].update(scores='batch')
+    with pytest.raises(ValueError, match=r"resuming with scores='batch' "
+                       r"where the checkpoint was trained with "
+                       r"scores='sample'.*Resume with scores='sample'"):
+        _resume(other, work_dir, f'iter_{k}.pth')

@@ -18,6 +18,7 @@ from mmengine.utils.dl_utils import has_batch_norm
 from ...core import (PassClock, PassPlanner, PruningPolicy, SavingsLedger,
                      ScoreTable, check_scores)
 from ...core.describe import describe_pass, describe_run, describe_savings
+from ...core.settings import run_settings
 from ...core.validation import check_seed
 from ..checkpoint_io import CHECKPOINT_KEY, read_checkpoint, write_checkpoint
 from ..checkpoint_safety import ScopedCheckpointTrust
@@ -114,6 +115,12 @@ class InfoBatchHook(Hook):
                       level=logging.WARNING)
         self.batch_scores, self.score_momentum = check_scores(
             scores, score_momentum)
+        # what a checkpoint records, to name a setting changed on resume
+        self.settings = run_settings(
+            policy=policy, ratio=ratio, delta=delta, threshold=threshold,
+            quantiles=quantiles, rescale=rescale, scores=scores,
+            score_momentum=self.score_momentum,
+            policy_options=policy_options, target_saving=target_saving)
         self.seed = check_seed(seed)
         self.coverage = LossCoverageCheck(unweighted_losses)
         self.trust = ScopedCheckpointTrust()
@@ -186,7 +193,7 @@ class InfoBatchHook(Hook):
         state, self.resumed_state = self.resumed_state, None
         self.run = run = TrainingRun(table, *plan_resume(
             state, table, PassClock(), SavingsLedger(), driver, runner,
-            self.pruning.ratios, runner.logger.warning),
+            self.pruning.ratios, runner.logger.warning, self.settings),
             batch_scores=self.batch_scores)
         driver.install(runner, lambda p: self._start_pass(p, runner),
                        run.clock.pass_index, run.pending.loader_calls_to_skip)
@@ -311,5 +318,5 @@ class InfoBatchHook(Hook):
         so the file loads with torch's default allow-list."""
         snapshot = None if self.run is None else self.run.snapshot(  # training
             self.pruning.ratios, self.driver.layout_state(),
-            capture_rng(self.driver.loader.generator))
+            capture_rng(self.driver.loader.generator), self.settings)
         write_checkpoint(checkpoint, snapshot)
