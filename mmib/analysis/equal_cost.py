@@ -18,6 +18,7 @@ import torch
 from mmengine.config import Config
 
 from ..core.state import CHECKPOINT_KEY
+from ..core.validation import validate_state
 from .config_data import read_dumped_config
 
 # parameter-scheduler settings counted in epochs/iterations
@@ -46,7 +47,15 @@ def read_infobatch_ledger(work_dir: str) -> dict:
     if state is None:
         raise ValueError(f'{path} holds no InfoBatch state: the run in '
                          f'{work_dir!r} did not use InfoBatchHook.')
+    validate_state(state)  # the hook's own checks, every field
     ledger, layout = state['ledger'], state['layout']
+    if int(ledger.get('iters_full', 0)) < 1 or \
+            int(ledger.get('samples_trained', 0)) < 1:
+        raise ValueError(
+            f'{path}: the InfoBatch ledger holds iters_full='
+            f"{ledger.get('iters_full')} and samples_trained="
+            f"{ledger.get('samples_trained')}: a run that trained nothing "
+            'has no equal-cost schedule.')
     return dict(
         samples_trained=int(ledger['samples_trained']),
         iters_trained=int(ledger['iters_trained']),

@@ -10,9 +10,51 @@ from .config_data import read_dumped_config
 METRICS = ('accuracy/top1', 'mIoU', 'aAcc', 'accuracy/top5')
 
 
+#: the longest ``scalars.json`` line read (a row is a few hundred bytes; the
+#: per-pass score histogram a few kB)
+MAX_LINE = 1 << 20
+
+
+class RunDataError(ValueError):
+    """A run's logged data that is not what MMEngine writes."""
+
+
+def _number(text: str):
+    raise RunDataError(f'{text} is not a finite number')
+
+
+def _row(line: str, where: str) -> dict:
+    """One ``scalars.json`` row: a flat dict of names to finite numbers (or
+    short lists of them), an integer ``step``."""
+    if len(line) > MAX_LINE:
+        raise RunDataError(f'{where}: a line of {len(line):,} characters')
+    if line.count('[') + line.count('{') > 64:  # json recursion
+        raise RunDataError(f'{where}: nested deeper than a logged row')
+    try:
+        row = json.loads(line, parse_constant=_number)
+    except RunDataError as error:
+        raise RunDataError(f'{where}: {error}') from None
+    except (ValueError, RecursionError) as error:
+        raise RunDataError(f'{where}: not a JSON row ({error})') from None
+    if not isinstance(row, dict):
+        raise RunDataError(f'{where}: a {type(row).__name__}, not a row')
+    for key, value in row.items():
+        values = value if isinstance(value, list) else [value]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                   and abs(v) < 1e300 for v in values):
+            raise RunDataError(f'{where}: {key!r} = {str(value)[:40]} is '
+                               'not a finite number (or list of them)')
+    if 'step' in row and (not isinstance(row['step'], int) or
+                          not 0 <= row['step'] < 10**12):
+        raise RunDataError(f'{where}: step = {row["step"]!r} is not an '
+                           'iteration count')
+    return row
+
+
 def read_scalars(work_dir: str) -> List[dict]:
     """All rows of the run's ``vis_data/scalars.json`` files (a resumed run
-    has one per start), oldest first."""
+    has one per start), oldest first; each checked to be what MMEngine
+    writes (:class:`RunDataError` names the file and line otherwise)."""
     files = sorted(
         glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
@@ -22,7 +64,10 @@ def read_scalars(work_dir: str) -> List[dict]:
     rows = []
     for path in files:
         with open(path) as f:
-            rows += [json.loads(line) for line in f if line.strip()]
+            for number, line in enumerate(iter(lambda: f.readline(
+                    MAX_LINE + 1), ''), 1):
+                if line.strip():
+                    rows.append(_row(line, f'{path}, line {number}'))
     return rows
 
 

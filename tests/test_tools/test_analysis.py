@@ -159,3 +159,25 @@ def test_run_summary_counts_what_the_run_trained_not_its_last_log(tmp_path):
         osp.join(work_dir, '*', 'vis_data', 'scalars.json'))
         for line in open(path) if 'infobatch_samples' in line]
     assert logged[-1]['infobatch_samples'] < savings['samples_trained']
+
+
+@pytest.mark.parametrize('line, why', [
+    ('[' * 100000 + ']' * 100000, 'nested deeper'),
+    ('{"step": ' + '9' * 5000 + '}', 'not a JSON row'),
+    ('{"step": 3, "loss": 1e400}', 'not a finite number'),
+    ('{"step": 3, "loss": NaN}', 'NaN is not a finite number'),
+    ('{"step": "two", "loss": 1.0}', "'step' = two"),
+    ('{"step": 2.5, "loss": 1.0}', 'step = 2.5 is not an iteration'),
+    ('{"step": 3, "loss": "x"}', "'loss' = x"),
+    ('[1, 2]', 'a list, not a row'),
+])
+def test_logged_rows_that_mmengine_never_writes_are_named(tmp_path, line,
+                                                           why):
+    from mmib.analysis.runs import RunDataError, read_scalars
+    folder = tmp_path / 'run' / '20260101_000000' / 'vis_data'
+    folder.mkdir(parents=True)
+    (folder / 'scalars.json').write_text('{"step": 1, "loss": 2.0}\n' + line +
+                                         '\n')
+    with pytest.raises(RunDataError, match=why) as error:
+        read_scalars(str(tmp_path / 'run'))
+    assert 'scalars.json, line 2' in str(error.value)
