@@ -51,6 +51,23 @@ def arm_table(results: Sequence[dict], labels: Dict[str, str],
     return '\n'.join(lines)
 
 
+def seed_table(results: Sequence[dict], labels: Dict[str, str],
+               metric: str = 'top-1 (%)') -> str:
+    """The metric of every run: one row per arm, one column per seed."""
+    arms = _by_arm(results)
+    seeds = sorted({r['seed'] for r in results})
+    lines = [
+        f'| {metric} per seed | ' + ' | '.join(f'seed {s}' for s in seeds) +
+        ' |', '|---|' + '---|' * len(seeds)
+    ]
+    for name, rows in arms.items():
+        by_seed = _metric(rows)
+        cells = [f'{by_seed[s]:.2f}' if s in by_seed else '—' for s in seeds]
+        lines.append(f'| {labels.get(name, name)} | ' + ' | '.join(cells) +
+                     ' |')
+    return '\n'.join(lines)
+
+
 def _metric(rows: Sequence[dict]) -> Dict[int, float]:
     return {r['seed']: r['score'] for r in rows}
 
@@ -163,6 +180,7 @@ def schedule_report(title: str, results: Sequence[dict],
     """
     return '\n\n'.join([
         title, arm_table(results, labels, f'{metric} (%)'),
+        seed_table(results, labels, f'{metric} (%)'),
         paired_table(results, labels, metric),
         verdict(results, labels)
     ])

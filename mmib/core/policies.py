@@ -121,6 +121,21 @@ class PassPolicy:
         """What the policy does, for the log."""
         return f'policy {self.name!r}'
 
+    @classmethod
+    def weight_bound(cls, ratios: tuple, rescale: bool, budget: bool,
+                     num_passes: float, num_samples: int) -> float:
+        """The largest loss weight a plan of this policy can give, to check
+        a checkpoint's plan against (here: the data set's size).
+
+        Args:
+            ratios (tuple): The run's ratios.
+            rescale (bool): ``rescale`` of the run.
+            budget (bool): Whether the run has a ``target_saving``.
+            num_passes (float): Passes of the run.
+            num_samples (int): Samples of the data set.
+        """
+        return float(num_samples)
+
     def ratios_for(self, table: ScoreTable, num_kept: int,
                    pass_index: int = 1, annealing: bool = False) -> tuple:
         """The ratios with which a pass keeps about ``num_kept`` samples
@@ -175,6 +190,15 @@ class InfoBatchPolicy(PassPolicy):
     def plan(self, table, pass_index, num_passes, seed, layout=None):
         return plan_epoch(table, self.pruning, pass_index, num_passes, seed,
                           layout)
+
+    @classmethod
+    def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
+        """``1 / (1 - ratio)`` (a band weighs ``n / kept <= that``); with a
+        budget, that of :data:`MAX_BUDGET_RATIO`."""
+        if not rescale:
+            return 1.0
+        top = MAX_BUDGET_RATIO if budget else max(ratios, default=0.0)
+        return 1.0 / (1.0 - top)
 
 
 @register_policy('random')
@@ -296,6 +320,11 @@ class SeTaPolicy(PassPolicy):
     @property
     def prunes(self) -> bool:
         return self.pruning.ratios[0] > 0 or self.window < self.num_groups
+
+    @classmethod
+    def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
+        """Kept samples have weight 1."""
+        return 1.0
 
     def describe(self) -> str:
         return (f"SeTa: a random {1 - self.pruning.ratios[0]:g} of the "
@@ -449,6 +478,11 @@ class OrderDPPolicy(PassPolicy):
                              'be in (0, 1], e.g. 0.75 (the authors\').')
         self.pool_ratio = float(pool_ratio)
 
+    @classmethod
+    def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
+        """Kept samples have weight 1."""
+        return 1.0
+
     def describe(self) -> str:
         return (f'OrderDP: of a uniform random pool of {self.pool_ratio:g} of '
                 f'the samples, the {1 - self.pruning.ratios[0]:g} of all '
@@ -521,6 +555,11 @@ class RePBPolicy(PassPolicy):
             raise ValueError(f'policy_options window={window!r} must be a '
                              'positive number of steps, e.g. 16.')
         self.window = window
+
+    @classmethod
+    def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
+        """``E / N_i <= E``, the passes of the run."""
+        return float(max(1.0, math.ceil(num_passes))) if rescale else 1.0
 
     def describe(self) -> str:
         return (f'RePB: {self.pruning.ratios[0]:g} of the samples below the '

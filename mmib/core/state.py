@@ -55,6 +55,8 @@ class InfoBatchSnapshot:
             :mod:`mmib.engine.rng_state`).
         settings (dict, optional): The hook's settings
             (:func:`~mmib.core.settings.run_settings`).
+        plan_settings (dict, optional): The settings ``plan`` was made
+            with (another run's, for a pass resumed with changed settings).
     """
 
     table: Dict[str, torch.Tensor]
@@ -65,6 +67,7 @@ class InfoBatchSnapshot:
     layout: Dict[str, Optional[int]]
     rng: Optional[Dict[str, Any]] = None
     settings: Optional[Dict[str, Any]] = None
+    plan_settings: Optional[Dict[str, Any]] = None
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain data, with ``version``."""
@@ -78,7 +81,8 @@ class InfoBatchSnapshot:
             ratios=[float(r) for r in self.ratios],
             layout=dict(self.layout),
             rng=self.rng,
-            settings=self.settings)
+            settings=self.settings,
+            plan_settings=self.plan_settings)
 
     @classmethod
     def from_dict(cls, state: Dict[str, Any]) -> 'InfoBatchSnapshot':
@@ -105,4 +109,5 @@ class InfoBatchSnapshot:
             ratios=tuple(float(r) for r in state.get('ratios', ())),
             layout=dict(state.get('layout') or {}),
             rng=state.get('rng'),
-            settings=state.get('settings'))
+            settings=state.get('settings'),
+            plan_settings=state.get('plan_settings'))

@@ -80,7 +80,8 @@ def need_tensor(state: Dict[str, Any], key: str, field: str,
 
 
 def validate_state(state: Any, num_samples: Optional[int] = None,
-                   max_passes: Optional[float] = None) -> None:
+                   max_passes: Optional[float] = None,
+                   max_full_iters: Optional[int] = None) -> None:
     """Check an InfoBatch checkpoint state (as :meth:`to_dict` writes it).
 
     Args:
@@ -91,6 +92,8 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
             to handle).
         max_passes (float, optional): Passes of the run's schedule; the
             ledger and clock may not count more.
+        max_full_iters (int, optional): Full-data iterations of the run's
+            schedule; the clock and the ledger may not stand for more.
 
     Raises:
         StateError: Naming the first field that is wrong.
@@ -164,14 +167,15 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     ledger = need_dict(state, 'ledger', 'ledger')
     passes = need_int(
         ledger, 'passes_done', 'ledger.passes_done', 0,
-        None if max_passes is None else math.ceil(max_passes) + 1)
+        None if max_passes is None else math.ceil(max_passes))
     bound = (passes + 1) * n * 64  # repeated augmentation, world padding
     for key in ('samples_trained', 'padding_samples', 'unscored'):
         if key in ledger:
             need_int(ledger, key, f'ledger.{key}', 0, bound)
     for key in ('iters_trained', 'iters_full'):
         if key in ledger:
-            need_int(ledger, key, f'ledger.{key}', 0, bound)
+            need_int(ledger, key, f'ledger.{key}', 0,
+                     bound if max_full_iters is None else max_full_iters)
 
     # counts and stamps (absent before mmib 0.2: zeros)
     if 'counts' in table:
@@ -196,13 +200,18 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     need_int(clock, 'pass_iter', 'clock.pass_iter', 0, n)
     need_int(clock, 'pass_samples', 'clock.pass_samples', 0, 64 * n)
     need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
-    need_int(clock, 'full_iters', 'clock.full_iters', 0, bound)
+    need_int(clock, 'full_iters', 'clock.full_iters', 0,
+             bound if max_full_iters is None else max_full_iters)
 
-    if state.get('settings') is not None:
-        from .settings import check_settings
-        why = check_settings(state['settings'])
-        if why is not None:
-            fail('settings', type(state['settings']).__name__, why)
+    from .settings import check_settings
+    for key in ('settings', 'plan_settings'):
+        if state.get(key) is not None:
+            why = check_settings(state[key])
+            if why is not None:
+                fail(key, type(state[key]).__name__, why)
+    of_plan = state.get('plan_settings') or state.get('settings')
+    if of_plan is not None:
+        _check_weights_of_policy(of_plan, weights, n, max_passes)
 
     if state.get('rng') is not None:
         validate_rng(state['rng'], legacy=state.get('version') == 2)
@@ -331,3 +340,25 @@ def check_plan(plan: Any, num_samples: int, policy: str) -> None:
             kept.numel() and not bool(positive[kept.long()].all())):
         bad(f'{int(positive.sum())} positive weights for {kept.numel()} '
             'kept samples')
+
+
+def _check_weights_of_policy(settings: Dict[str, Any],
+                             weights: torch.Tensor, n: int,
+                             max_passes: Optional[float]) -> None:
+    """The plan's largest weight against what the policy and settings the
+    plan was made with can give (:meth:`PassPolicy.weight_bound`)."""
+    from .policies import POLICIES
+    cls = POLICIES.get(settings.get('policy'))
+    ratio = settings.get('ratio', 0.5)
+    ratios = ratio if isinstance(ratio, list) else [ratio]
+    if cls is None or not weights.numel() or not all(
+            isinstance(r, (int, float)) and 0 <= r < 1 for r in ratios):
+        return  # not registered here, or no ratio to go by: n holds
+    passes = max_passes if max_passes is not None else float(n)
+    bound = cls.weight_bound(
+        tuple(float(r) for r in ratios), bool(settings.get('rescale', True)),
+        settings.get('target_saving') is not None, passes, n)
+    if float(weights.max()) > bound * (1 + 1e-6):
+        fail('plan.weights', f'max {float(weights.max()):g}',
+             f"weights <= {bound:g} (what policy={settings.get('policy')!r} "
+             'gives with the recorded settings)')

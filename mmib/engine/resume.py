@@ -41,6 +41,8 @@ class PendingResume:
             iteration.
         torch_rng_before_next_pass (dict, optional): RNG state for the start
             of the next pass.
+        plan_settings (dict, optional): The settings ``plan`` was made
+            with.
     """
 
     plan: Optional[EpochPlan] = None
@@ -49,6 +51,7 @@ class PendingResume:
     loader_calls_to_skip: int = 0
     torch_rng_at_first_iter: Optional[Dict[str, Any]] = None
     torch_rng_before_next_pass: Optional[Dict[str, Any]] = None
+    plan_settings: Optional[Dict[str, Any]] = None
 
     def enter_pass(self, pass_index: int,
                    sampler) -> Tuple[bool, Optional[EpochPlan]]:
@@ -126,7 +129,10 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
     if state is None:
         driver.fresh_clock(clock, runner)
         return clock, ledger, pending
-    validate_state(state, len(table), driver.num_passes)
+    # bounded by this run's schedule (a last pruned step may overshoot the
+    # clock's target by less than a pass)
+    validate_state(state, len(table), driver.num_passes,
+                   driver.target_full_iters + driver.full_pass_len)
     snapshot = InfoBatchSnapshot.from_dict(state)
     table.load_state_dict(snapshot.table)
     clock = snapshot.clock
@@ -168,6 +174,7 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
     pending.skip_whole_pass = repeat_epoch
     if mid_pass or repeat_epoch:
         pending.plan = snapshot.plan
+        pending.plan_settings = snapshot.plan_settings or snapshot.settings
     if mid_pass:
         pending.samples_to_skip = clock.pass_iter * driver.batch_size
     return clock, snapshot.ledger, pending

@@ -42,6 +42,9 @@ class TrainingRun:
         self.ledger = ledger
         self.pending = pending
         self.plan: Optional[EpochPlan] = None
+        # the settings the current plan was made with (a resumed pass keeps
+        # the checkpoint's): its weights are checked against them
+        self.plan_settings: Optional[dict] = pending.plan_settings
         self.step_scores = StepScores(batch_scores)
 
     def start_step(self, data_batch, driver: PassDriver) -> torch.Tensor:
@@ -102,4 +105,5 @@ class TrainingRun:
         return InfoBatchSnapshot(table=self.table.state_dict(),
                                  clock=self.clock, ledger=self.ledger,
                                  plan=self.plan, ratios=ratios,
-                                 layout=layout, rng=rng, settings=settings)
+                                 layout=layout, rng=rng, settings=settings,
+                                 plan_settings=self.plan_settings)

@@ -234,3 +234,42 @@ def test_a_policys_plan_is_checked_with_its_name():
             planner.plan(table, 1, 4.0, 3, 0, 0)
     finally:
         POLICIES.pop('bad_plan_test', None)
+
+
+def test_bounds_are_those_of_this_run_and_this_policy():
+    """Counters bounded by the run's schedule, weights by what the policy
+    the plan was made with can give."""
+    from mmib.core.settings import run_settings
+    from mmib.core.validation import StateError, validate_state
+    state = _snapshot().to_dict()
+    state['rng'] = None
+    state['settings'] = run_settings(policy='infobatch', ratio=0.5,
+                                     rescale=True, target_saving=None)
+    validate_state(state, max_passes=8, max_full_iters=45)
+    for path, value, field in (
+            (('clock', 'full_iters'), 8000, 'clock.full_iters'),
+            (('ledger', 'iters_full'), 46, 'ledger.iters_full'),
+            (('ledger', 'passes_done'), 9, 'ledger.passes_done')):
+        bad = _snapshot().to_dict()
+        bad['rng'], bad['settings'] = None, state['settings']
+        bad[path[0]][path[1]] = value
+        with pytest.raises(StateError, match=field.replace('.', r'\.')):
+            validate_state(bad, max_passes=8, max_full_iters=45)
+    # a kept weight of 10 where InfoBatch at ratio 0.5 gives at most 2
+    heavy = _snapshot().to_dict()
+    heavy['rng'], heavy['settings'] = None, state['settings']
+    kept = heavy['plan']['kept_indices']
+    heavy['plan']['weights'][kept[0]] = 10.0
+    with pytest.raises(StateError, match=r"weights <= 2 \(what "
+                       r"policy='infobatch' gives"):
+        validate_state(heavy, max_passes=8)
+    # the settings the plan was made with decide (a pass resumed with a
+    # new ratio keeps its old plan)
+    heavy['plan']['weights'][kept[0]] = 1.5
+    heavy['settings'] = run_settings(policy='infobatch', ratio=0.2,
+                                     rescale=True, target_saving=None)
+    heavy['plan_settings'] = state['settings']
+    validate_state(heavy, max_passes=8)
+    del heavy['plan_settings']
+    with pytest.raises(StateError, match='weights <= 1.25'):
+        validate_state(heavy, max_passes=8)

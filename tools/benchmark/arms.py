@@ -151,10 +151,13 @@ def main() -> None:
         if not results:
             print(f'{name}: no finished runs in {args.out}')
             continue
+        threads = (f'{args.threads} torch thread(s) per run'
+                   if args.threads else "torch's default threads")
         title = (f'### {schedule.length} {schedule.unit}, '
                  f'{schedule.num_train:,} {recipe.title}, seeds '
                  f'{sorted({r["seed"] for r in results})}, '
-                 f'{os.cpu_count()} CPUs, {time.strftime("%Y-%m-%d")}')
+                 f'{os.cpu_count()} CPUs, {threads}, '
+                 f'{time.strftime("%Y-%m-%d")}')
         print()
         print(schedule_report(title, results, labels, recipe.metric_label),
               flush=True)

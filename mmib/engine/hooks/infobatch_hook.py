@@ -230,6 +230,7 @@ class InfoBatchHook(Hook):
                 self.seed, driver.layout if self.avoid_batch_of_one else None,
                 driver.full_run_samples)
             run.clock.start_pass(pass_index)
+            run.plan_settings = self.settings
         run.plan = plan
         sampler.set_epoch(pass_index)
         sampler.set_kept_indices(None if plan.num_kept == plan.num_samples
