@@ -348,7 +348,8 @@ def _check_weights_of_policy(settings: Dict[str, Any],
     """The plan's largest weight against what the policy and settings the
     plan was made with can give (:meth:`PassPolicy.weight_bound`)."""
     from .policies import POLICIES
-    cls = POLICIES.get(settings.get('policy'))
+    name = settings.get('policy')
+    cls = POLICIES.get(name) if isinstance(name, str) else None
     ratio = settings.get('ratio', 0.5)
     ratios = ratio if isinstance(ratio, list) else [ratio]
     if cls is None or not weights.numel() or not all(
