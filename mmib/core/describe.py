@@ -61,10 +61,13 @@ def describe_pass(pass_index: int, plan: EpochPlan, any_scored: bool,
         what = f'{plan.num_kept}/{plan.num_samples} samples (annealing)'
     elif plan.num_kept == plan.num_samples:
         what = 'all samples' if any_scored else 'all samples (no scores yet)'
-    else:
+    elif plan.thresholds.numel():
         what = (f'{plan.num_kept}/{plan.num_samples} samples, '
                 f'{plan.num_pruned} pruned below thresholds '
                 f'{[round(t, 6) for t in plan.thresholds.tolist()]}')
+    else:  # a policy without thresholds (random pool, groups, draws)
+        what = (f'{plan.num_kept}/{plan.num_samples} samples, '
+                f'{plan.num_pruned} pruned by the policy')
     resumed = f', resumed at iteration {resumed_at}' if resumed_at else ''
     return (f'InfoBatch pass {pass_index + 1}/{num_passes:g}: training '
             f'{what} in {pass_len} iterations (full data: {full_pass_len})'
@@ -100,8 +103,16 @@ def describe_run(policy, num_samples: int, num_passes: float,
         batch_momentum (float, optional): With batch scores, their
             momentum; None for per-sample scores.
     """
-    schedule = describe_schedule(policy.pruning, num_passes,
-                                 num_pruning_passes, policy.prunes)
+    if type(policy).__module__ != 'mmib.core.policies':
+        schedule = ('pass 1 scores all samples; the policy plans every '
+                    'pass after it')
+    elif policy.prunes_when_annealing:  # SeTa, OrderDP: no full passes
+        schedule = describe_schedule(policy.pruning, num_passes,
+                                     policy.shortened_passes(num_passes),
+                                     policy.prunes)
+    else:
+        schedule = describe_schedule(policy.pruning, num_passes,
+                                     num_pruning_passes, policy.prunes)
     if batch_momentum is not None:
         scores = ('batch scores (BLS: the mean loss of each batch, averaged '
                   f'with momentum {batch_momentum:g}), from the losses of')

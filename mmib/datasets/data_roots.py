@@ -1,6 +1,7 @@
 """A config's data folders, checked before anything is built."""
+import inspect
 import os.path as osp
-from typing import Iterator, List, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 #: data set type -> how its folder is prepared
 PREPARE = {
@@ -26,15 +27,37 @@ def _datasets(dataset, setting: str) -> Iterator[Tuple[str, dict]]:
         yield from _datasets(inner, f'{setting}.datasets.{k}')
 
 
-def missing_data_roots(cfg) -> List[Tuple[str, str, str]]:
-    """``(setting, folder, data set type)`` of every ``data_root`` of the
-    train/val/test data loaders that does not exist (and is not to be
-    downloaded).
+def _downloads(dataset: dict, scope: Optional[str]) -> bool:
+    """Whether the data set downloads a missing folder itself: its
+    ``download`` setting, or the default of its class (mmpretrain's CIFAR
+    and MNIST sets default to ``download=True``)."""
+    if 'download' in dataset:
+        return bool(dataset['download'])
+    kind = dataset.get('type')
+    if not isinstance(kind, str):
+        return False
+    from mmengine.registry import DATASETS
+    try:  # the registry of the config's codebase, as the build finds it
+        with DATASETS.switch_scope_and_registry(scope) as registry:
+            cls = registry.get(kind)
+    except Exception:  # an unknown scope or type: the build will say
+        return False
+    if cls is None:
+        return False
+    parameter = inspect.signature(cls.__init__).parameters.get('download')
+    return bool(parameter is not None and parameter.default is True)
+
+
+def missing_data_roots(cfg) -> List[Tuple[str, str, str, bool]]:
+    """``(setting, folder, data set type, downloads)`` of every
+    ``data_root`` of the train/val/test data loaders that does not exist;
+    ``downloads``: the data set fetches it itself.
 
     Args:
         cfg (Config | dict): The run's config.
     """
     missing = []
+    scope = cfg.get('default_scope')
     for loader in LOADERS:
         loader_cfg = cfg.get(loader)
         if not isinstance(loader_cfg, dict):
@@ -42,24 +65,32 @@ def missing_data_roots(cfg) -> List[Tuple[str, str, str]]:
         for setting, dataset in _datasets(loader_cfg.get('dataset'),
                                           f'{loader}.dataset'):
             root = dataset.get('data_root')
-            if (isinstance(root, str) and root and not osp.isdir(root)
-                    and not dataset.get('download', False)):
+            if isinstance(root, str) and root and not osp.isdir(root):
                 missing.append((f'{setting}.data_root', root,
-                                str(dataset.get('type', '?'))))
+                                str(dataset.get('type', '?')),
+                                _downloads(dataset, scope)))
     return missing
 
 
-def check_data_roots(cfg) -> None:
+def check_data_roots(cfg, warn: Callable[[str], object] = print) -> None:
     """Stop with a sentence naming each missing data folder, the setting
-    that points there and how to prepare it.
+    that points there and how to prepare it; a folder the data set
+    downloads itself is one warning (downloads are the user's business).
 
     Args:
         cfg (Config | dict): The run's config.
+        warn (callable): Takes the warning line. Defaults to ``print``.
 
     Raises:
         FileNotFoundError: A ``data_root`` does not exist.
     """
     missing = missing_data_roots(cfg)
+    for setting, root, kind, downloads in missing:
+        if downloads:
+            warn(f'{setting}={root!r} does not exist: the {kind} data set '
+                 'downloads it (download=True); set download=False to '
+                 'stop here instead.')
+    missing = [m[:3] for m in missing if not m[3]]
     if not missing:
         return
     lines = []

@@ -320,3 +320,28 @@ def test_the_budget_warning_says_which_way_the_run_missed():
     # an iteration-based run's reference: max_iters * batch, not passes * N
     assert budget.kept_for_pass(1, 100, 4.0, 4, 100, full_samples=448) == \
         round((0.6 * 448 - 100) / 3)
+
+
+def test_log_lines_say_what_each_policy_does():
+    from mmib.core.describe import describe_pass, describe_run
+    table = spread_table(100)
+    orderdp = build_policy('orderdp', PruningPolicy(ratios=(0.4, )))
+    plan = orderdp.plan(table, 1, 8, seed=0)
+    line = describe_pass(1, plan, True, 8, 5, 8)
+    assert '60/100 samples, 40 pruned by the policy' in line
+    assert 'thresholds []' not in line
+    text, _ = describe_run(orderdp, 100, 8, 7, 8, ['loss'])
+    assert 'passes 2-8 prune;' in text and 'anneal on' not in text
+
+    @register_policy('half_test', force=True)
+    class Half(PassPolicy):
+        def plan(self, table, pass_index, num_passes, seed, layout=None):
+            raise NotImplementedError
+
+    try:
+        text, _ = describe_run(build_policy('half_test', PruningPolicy(
+            ratios=(0.5, ))), 100, 8, 7, 8, ['loss'])
+        assert 'the policy plans every pass after it' in text
+        assert 'anneal' not in text
+    finally:
+        POLICIES.pop('half_test', None)

@@ -23,11 +23,36 @@ def test_wrapped_and_listed_data_sets_are_checked(tmp_path):
         test_dataloader=None))
     assert missing_data_roots(cfg) == [
         ('train_dataloader.dataset.dataset.datasets.1.data_root',
-         'no/such/dir', 'mmseg.ADE20KDataset')]
+         'no/such/dir', 'mmseg.ADE20KDataset', False),
+        ('val_dataloader.dataset.data_root', 'gone', 'FashionMNIST', True)]
+    warnings = []
     with pytest.raises(FileNotFoundError,
                        match=r"datasets\.1\.data_root='no/such/dir' does not "
                        r'exist .*make_tiny_ade20k\.py'):
-        check_data_roots(cfg)
+        check_data_roots(cfg, warnings.append)
+    assert warnings == ["val_dataloader.dataset.data_root='gone' does not "
+                        'exist: the FashionMNIST data set downloads it '
+                        '(download=True); set download=False to stop here '
+                        'instead.']
+
+
+def test_a_stock_config_whose_data_set_downloads_is_not_refused():
+    """mmpretrain's CIFAR-10 recipe names no ``download``: its data set
+    class downloads by default, so a missing folder is a warning."""
+    import os.path as osp
+
+    import mmpretrain
+    stock = osp.join(osp.dirname(mmpretrain.__file__), '.mim', 'configs',
+                     'resnet', 'resnet18_8xb16_cifar10.py')
+    cfg = Config.fromfile(stock)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        cfg[loader].dataset.data_root = 'no/such/cifar'
+    warnings = []
+    check_data_roots(cfg, warnings.append)
+    assert len(warnings) == 3 and 'downloads it' in warnings[0]
+    cfg.train_dataloader.dataset.download = False
+    with pytest.raises(FileNotFoundError, match='does not exist .CIFAR10.'):
+        check_data_roots(cfg, warnings.append)
 
 
 def test_train_py_names_the_folder_and_the_prepare_command(tmp_path):
