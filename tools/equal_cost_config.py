@@ -25,7 +25,8 @@ from mmib.analysis import equal_cost_config  # noqa: E402
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('work_dir', help='work dir of the InfoBatch run')
     parser.add_argument('--config', help='the run config as MMEngine dumped '
                         'it (default: the one in WORK_DIR; read as data, '

@@ -93,7 +93,8 @@ def train(config, options, work_dir, seed, epochs=20) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
     parser.add_argument('--epochs', type=int, default=20,
                         help='pre-training epochs (default: 20)')

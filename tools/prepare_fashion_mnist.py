@@ -66,7 +66,8 @@ def prepare(src: str, dst: str, option: str = '--src') -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--src', default=DEFAULT_SRC)
     parser.add_argument('--dst', default=osp.join('data', 'fashion-mnist'))
     args = parser.parse_args()

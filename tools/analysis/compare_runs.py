@@ -112,7 +112,8 @@ def plot_curves(summaries: List[dict], out: str) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--plot', help='write the curves to this PNG')
     args = parser.parse_args()

@@ -141,7 +141,8 @@ def make_figures(work_dir: str, out: str,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('work_dir')
     parser.add_argument('--out', help='folder for the PNGs (default: '
                         'WORK_DIR/infobatch_plots)')

@@ -103,7 +103,8 @@ RECIPES = {
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--recipe', default='smallcnn',
                         choices=list(RECIPES),
                         help='what to train (default: smallcnn)')
@@ -113,7 +114,9 @@ def main() -> None:
                             f'{k}: {" ".join(s.name for s in r.schedules)}'
                             for k, r in RECIPES.items()))
     parser.add_argument('--arms', nargs='+', default=list(ARMS),
-                        choices=list(ARMS))
+                        choices=list(ARMS), metavar='ARM',
+                        help='arms to run (default: all): ' +
+                        ', '.join(ARMS))
     parser.add_argument('--seeds', type=int, nargs='+',
                         default=[0, 1, 2, 3, 4])
     parser.add_argument('--out', default=osp.join('work_dirs', 'benchmark'))

@@ -276,7 +276,8 @@ def markdown(report: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--out', default=osp.join('work_dirs', 'gpu_check'))
     parser.add_argument('--tiny', action='store_true',
                         help='tiny sizes: a dry run on a CPU')

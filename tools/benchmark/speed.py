@@ -202,7 +202,8 @@ def wall_rows(repeats: int, epochs: int) -> List[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=' '.join(__doc__.split('\n\n')[0].split()))
     parser.add_argument('--repeats', type=int, default=3)
     parser.add_argument('--epochs', type=int, default=10)
     parser.add_argument('--threads', type=int, default=None,
