@@ -278,6 +278,11 @@ def check_quantiles(quantiles: Any) -> tuple:
         raise ValueError(
             f'quantiles={quantiles!r} must be a list, one quantile per ratio, '
             f'e.g. quantiles=[{quantiles!r}].')
+    for q in quantiles:
+        if isinstance(q, bool) or not isinstance(q, (int, float)):
+            raise ValueError(
+                f'quantiles={list(quantiles)} holds {q!r}: each quantile is '
+                'a number in (0, 1), e.g. quantiles=[0.2, 0.85].')
     return tuple(quantiles)
 
 

@@ -83,6 +83,29 @@ class PassDriver:
                 'training; its scores are kept per index, so the data set '
                 'must keep its length. Use a fixed-length data set.')
 
+    def check_full_pass(self, batch_norm: bool) -> None:
+        """Raise, before training, for a training set a full pass cannot
+        train: an empty one, or (with BatchNorm) one whose last batch on
+        some rank holds a single sample, as ``len % batch == 1`` gives.
+
+        Args:
+            batch_norm (bool): Whether the model has BatchNorm layers.
+        """
+        n = self.num_samples
+        if n == 0:
+            raise ValueError('InfoBatch: the training data set is empty; '
+                             'check train_dataloader.dataset.')
+        if batch_norm and self.layout is not None and \
+                self.layout.has_batch_of_one(n):
+            raise ValueError(
+                f'InfoBatch: the training set has {n} samples and batch '
+                f'size {self.layout.batch_size} on {self.layout.world_size} '
+                'process(es): every full pass ends on a batch of one '
+                'sample, which BatchNorm cannot train on (the run would '
+                'fail there, with or without InfoBatch). Set '
+                'train_dataloader.drop_last=True, or change the batch size '
+                'or the data set\'s size.')
+
     def layout_state(self) -> dict:
         """What a checkpoint records of the batch layout."""
         return dict(num_samples=self.num_samples,

@@ -273,3 +273,15 @@ def test_bounds_are_those_of_this_run_and_this_policy():
     del heavy['plan_settings']
     with pytest.raises(StateError, match='weights <= 1.25'):
         validate_state(heavy, max_passes=8)
+
+
+@pytest.mark.parametrize('quantiles, match', [
+    (0.5, r'quantiles=0\.5 must be a list'),
+    (['a'], r"quantiles=\['a'\] holds 'a': each quantile is a number"),
+    ([True], r'holds True'),
+])
+def test_quantiles_that_are_not_numbers_are_named(quantiles, match):
+    from mmib.core import PassPlanner
+    with pytest.raises(ValueError, match=match):
+        PassPlanner.from_options(ratio=[0.5], threshold='quantile',
+                                 quantiles=quantiles)

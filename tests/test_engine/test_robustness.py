@@ -117,3 +117,18 @@ def test_score_momentum_outside_range_fails_at_build(work_dir):
     cfg = demo_config(work_dir, infobatch=dict(score_momentum=1.5))
     with pytest.raises(ValueError, match='score_momentum=1.5'):
         Runner.from_cfg(cfg)
+
+
+@pytest.mark.parametrize('num_samples', [1, 33])
+def test_a_training_set_ending_on_a_batch_of_one_is_named(tmp_path,
+                                                          num_samples):
+    """BatchNorm cannot train a one-sample batch: 1 or 33 samples in
+    batches of 32 are named before the first step, with the way out."""
+    cfg = demo_config(str(tmp_path), epochs=2, num_samples=num_samples,
+                      infobatch=dict(ratio=0.5))
+    with pytest.raises(ValueError, match=rf'has {num_samples} samples and '
+                       r'batch size 32 .*drop_last=True'):
+        run(cfg)
+    cfg.train_dataloader.drop_last = True
+    if num_samples > 32:
+        run(cfg)  # the way out trains

@@ -182,6 +182,7 @@ class InfoBatchHook(Hook):
         # a one-sample last batch only breaks BatchNorm: keep the pruned
         # counts exact (and independent of the batch layout) without it
         self.avoid_batch_of_one = has_batch_norm(model)
+        driver.check_full_pass(self.avoid_batch_of_one)
         if self.seed is None:
             # the sampler's seed is the same on every rank, where the
             # runner's differs with randomness.diff_rank_seed=True
