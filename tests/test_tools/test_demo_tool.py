@@ -68,9 +68,10 @@ def _demo(work_dir: str, *seeds: str) -> subprocess.CompletedProcess:
 def test_demo_on_fashion_mnist(tmp_path):
     text = _demo(str(tmp_path / 'a'), '0', '1').stdout
     assert 'ETA about' in text.splitlines()[1]  # before the first run
-    assert '[demo run 1/8] full data, seed 0: epoch 1/4' in text  # progress
+    assert '[demo run 1/10] full data, seed 0: epoch 1/4' in text  # progress
     assert 'ETA of this schedule' in text
     for row in ('| full data | 2 |', '| InfoBatch, target 40% | 2 |',
+                '| OrderDP, target 40% | 2 |',
                 '| random pruning, rescaled, target 40% | 2 |',
                 '| full data, shorter schedule, 60% of the samples | 2 |'):
         assert row in text
@@ -80,7 +81,7 @@ def test_demo_on_fashion_mnist(tmp_path):
         for dirpath, _, files in os.walk(str(tmp_path / 'a'))
         if 'result.json' in files
     ]
-    assert len(results) == 8
+    assert len(results) == 10
     full = [r for r in results if r['arm'] == 'full']
     assert all(r['samples'] == 4 * 256 for r in full)
     for r in results:  # the shorter schedule: 60% within a batch; the
@@ -107,5 +108,5 @@ def test_demo_on_fashion_mnist(tmp_path):
             json.load(open(p)) for p in glob.glob(
                 str(tmp_path / folder / '*' / 'demo' / '*' / 'result.json')))}
     first, again = scores('a'), scores('b')
-    assert len(again) == 4
+    assert len(again) == 5
     assert all(first[key] == value for key, value in again.items())
