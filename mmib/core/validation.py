@@ -70,6 +70,10 @@ def need_tensor(state: Dict[str, Any], key: str, field: str,
         fail(field, value.dtype, f'dtype in {list(dtypes)}')
     if value.dim() != 1:
         fail(field, tuple(value.shape), 'a 1-D tensor')
+    if value.device.type == 'meta' or value.requires_grad:
+        fail(field, f'a tensor on {value.device.type}'
+             + (' that requires grad' if value.requires_grad else ''),
+             'a plain tensor of values')
     if not value.is_contiguous():  # e.g. a stretched, stride-0 view
         fail(field, f'stride {value.stride()}', 'a contiguous tensor')
     if length is not None and value.numel() != length:
@@ -197,7 +201,12 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
 
     clock = need_dict(state, 'clock', 'clock')
     need_int(clock, 'pass_index', 'clock.pass_index', 0, passes + 1)
-    need_int(clock, 'pass_iter', 'clock.pass_iter', 0, n)
+    # the iterations of the current plan on the checkpoint's layout (times
+    # 3: mmpretrain's RepeatAugSampler repeats each sample)
+    batch, world = layout.get('batch_size'), layout.get('world_size') or 1
+    pass_iters = (n if not batch else 3 * math.ceil(
+        math.ceil(max(1, kept.numel()) / world) / batch))
+    need_int(clock, 'pass_iter', 'clock.pass_iter', 0, pass_iters)
     need_int(clock, 'pass_samples', 'clock.pass_samples', 0, 64 * n)
     need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
     need_int(clock, 'full_iters', 'clock.full_iters', 0,

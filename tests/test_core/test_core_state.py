@@ -285,3 +285,26 @@ def test_quantiles_that_are_not_numbers_are_named(quantiles, match):
     with pytest.raises(ValueError, match=match):
         PassPlanner.from_options(ratio=[0.5], threshold='quantile',
                                  quantiles=quantiles)
+
+
+@pytest.mark.parametrize('value', [
+    torch.zeros(20, device='meta'),
+    torch.zeros(20, requires_grad=True),
+])
+def test_scores_that_are_not_plain_values_are_named(value):
+    from mmib.core.validation import StateError, validate_state
+    state = _snapshot().to_dict()
+    state['rng'] = None
+    state['table']['scores'] = value
+    with pytest.raises(StateError, match=r'table\.scores = .*plain tensor'):
+        validate_state(state)
+
+
+def test_a_position_past_the_end_of_its_pass_is_named():
+    from mmib.core.validation import StateError, validate_state
+    state = _snapshot().to_dict()  # 20 samples in batches of 4
+    state['rng'] = None
+    kept = state['plan']['kept_indices'].numel()
+    state['clock']['pass_iter'] = 3 * -(-kept // 4) + 1
+    with pytest.raises(StateError, match=r'clock\.pass_iter'):
+        validate_state(state)
