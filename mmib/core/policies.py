@@ -76,6 +76,8 @@ class PassPolicy:
     prunes_when_annealing = False
     #: whether the policy takes one ratio (no quantile bands)
     one_ratio = False
+    #: whether every kept sample has weight 1 (no rescaling)
+    unit_weights = False
 
     def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
         if options:
@@ -125,7 +127,8 @@ class PassPolicy:
     def weight_bound(cls, ratios: tuple, rescale: bool, budget: bool,
                      num_passes: float, num_samples: int) -> float:
         """The largest loss weight a plan of this policy can give, to check
-        a checkpoint's plan against (here: the data set's size).
+        a checkpoint's plan against (here: 1 for :attr:`unit_weights`, else
+        the data set's size).
 
         Args:
             ratios (tuple): The run's ratios.
@@ -134,7 +137,7 @@ class PassPolicy:
             num_passes (float): Passes of the run.
             num_samples (int): Samples of the data set.
         """
-        return float(num_samples)
+        return 1.0 if cls.unit_weights else float(num_samples)
 
     def ratios_for(self, table: ScoreTable, num_kept: int,
                    pass_index: int = 1, annealing: bool = False) -> tuple:
@@ -301,6 +304,7 @@ class SeTaPolicy(PassPolicy):
 
     prunes_when_annealing = True  # the authors' partial annealing
     one_ratio = True
+    unit_weights = True
 
     def __init__(self, pruning: PruningPolicy, num_groups: int = 5,
                  window_scale: float = 0.9) -> None:
@@ -320,11 +324,6 @@ class SeTaPolicy(PassPolicy):
     @property
     def prunes(self) -> bool:
         return self.pruning.ratios[0] > 0 or self.window < self.num_groups
-
-    @classmethod
-    def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
-        """Kept samples have weight 1."""
-        return 1.0
 
     def describe(self) -> str:
         return (f"SeTa: a random {1 - self.pruning.ratios[0]:g} of the "
@@ -468,6 +467,7 @@ class OrderDPPolicy(PassPolicy):
 
     prunes_when_annealing = True  # no annealing: every pass prunes
     one_ratio = True
+    unit_weights = True
 
     def __init__(self, pruning: PruningPolicy,
                  pool_ratio: float = 0.75) -> None:
@@ -477,11 +477,6 @@ class OrderDPPolicy(PassPolicy):
             raise ValueError(f'policy_options pool_ratio={pool_ratio!r} must '
                              'be in (0, 1], e.g. 0.75 (the authors\').')
         self.pool_ratio = float(pool_ratio)
-
-    @classmethod
-    def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
-        """Kept samples have weight 1."""
-        return 1.0
 
     def describe(self) -> str:
         return (f'OrderDP: of a uniform random pool of {self.pool_ratio:g} of '

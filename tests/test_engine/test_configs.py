@@ -90,6 +90,9 @@ def test_every_shipped_config_builds_when_reused_by_scope(name, tmp_path):
     path.write_text(f"_base_ = ['mmib::{name}']\n")
     cfg = Config.fromfile(str(path))
     cfg.work_dir = str(tmp_path / 'work')
+    # a name of its own: MMEngine keys the default scope by the experiment
+    # name, and two runners of one name within a second share the first's
+    cfg.experiment_name = f"scope_{name.replace('/', '_')}"
     cfg.launcher = 'none'
     runner = Runner.from_cfg(cfg)
     assert runner.visualizer is not None and runner.model is not None
