@@ -1,6 +1,6 @@
 """A config that MMEngine dumped into a work dir, read as data.
 
-``Config.fromfile`` runs the file it reads: a work dir someone hands over
+MMEngine's config loader runs the file it reads: a work dir someone hands over
 could hold any code under the dump's name. MMEngine's dump is plain data
 (``name = dict(...)`` assignments of literals), so it is parsed and only
 literals are evaluated; anything else is refused by line, and the text is

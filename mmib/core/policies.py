@@ -123,6 +123,18 @@ class PassPolicy:
         """What the policy does, for the log."""
         return f'policy {self.name!r}'
 
+    def _full_pass_or_draws(self, table: ScoreTable, pass_index: int,
+                            num_passes: float, seed: int):
+        """The full plan of an annealing pass, a pass before any score or
+        a policy that does not prune; else None and the pass's seeded
+        generator."""
+        annealing = pass_index >= num_pruning_epochs(num_passes,
+                                                     self.pruning.delta)
+        if annealing or not self.prunes or not bool(table.seen.any()):
+            return _full_plan(pass_index, len(table), annealing), None
+        return None, torch.Generator().manual_seed(
+            derive_seed(seed, pass_index))
+
     @classmethod
     def weight_bound(cls, ratios: tuple, rescale: bool, budget: bool,
                      num_passes: float, num_samples: int) -> float:
@@ -414,12 +426,10 @@ class SoftRandomPolicy(PassPolicy):
 
     def plan(self, table, pass_index, num_passes, seed, layout=None):
         n = len(table)
-        annealing = pass_index >= num_pruning_epochs(num_passes,
-                                                     self.pruning.delta)
-        if annealing or not self.prunes or not bool(table.seen.any()):
-            return _full_plan(pass_index, n, annealing)
-        generator = torch.Generator().manual_seed(derive_seed(seed,
-                                                              pass_index))
+        full, generator = self._full_pass_or_draws(table, pass_index,
+                                                   num_passes, seed)
+        if full is not None:
+            return full
         draws = self.draws(n)
         picks = torch.randint(0, n, (draws, ), generator=generator)
         counts = torch.bincount(picks, minlength=n).float()
@@ -597,12 +607,10 @@ class RePBPolicy(PassPolicy):
 
     def plan(self, table, pass_index, num_passes, seed, layout=None):
         n = len(table)
-        annealing = pass_index >= num_pruning_epochs(num_passes,
-                                                     self.pruning.delta)
-        if annealing or not self.prunes or not bool(table.seen.any()):
-            return _full_plan(pass_index, n, annealing)
-        generator = torch.Generator().manual_seed(derive_seed(seed,
-                                                              pass_index))
+        full, generator = self._full_pass_or_draws(table, pass_index,
+                                                   num_passes, seed)
+        if full is not None:
+            return full
         ratio = self.pruning.ratios[0]
         pruned = [
             group[torch.randperm(group.numel(), generator=generator)
