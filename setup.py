@@ -57,7 +57,7 @@ setup(
     description='InfoBatch (unbiased dynamic data pruning) for OpenMMLab',
     long_description=open(osp.join(HERE, 'README.md')).read(),
     long_description_content_type='text/markdown',
-    packages=find_packages(include=['mmib', 'mmib.*']),
+    packages=find_packages(include=['mmib', 'mmib.*', 'mmib_kit', 'mmib_kit.*']),
     package_data={'mmib': mim_files()},
     include_package_data=False,
     python_requires='>=3.9',

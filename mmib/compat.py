@@ -36,7 +36,7 @@ something only under numpy >= 2 with mmcv installed:
 ``HistoryBuffer``) is not fixed here, process-wide: the hook writes
 checkpoints that torch's default allow-list loads, and reads MMEngine's own
 format through stand-ins only during the runner's load
-(:mod:`mmib.engine.checkpoint_safety`). ``import mmib`` leaves
+(:mod:`mmib.checkpoint.safety`). ``import mmib`` leaves
 ``torch.serialization``'s allow-list as it was.
 
 One more break, of MMEngine's launcher rather than of an import, is handled

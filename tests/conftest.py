@@ -24,6 +24,7 @@ from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
 import mmib  # noqa: F401  (import fixes, registration)
+import mmib_kit  # noqa: F401  (the demo data sets and model the tests build)
 
 # what tools/train.py does before a run: the stock self-supervised view
 # pipelines (ColorJitter with a hue range) need mmcv's adjust_hue mended
@@ -62,9 +63,9 @@ class RecordingHook(Hook):
         self._lr = runner.optim_wrapper.get_lr()['lr'][0]
         infobatch = [h for h in runner.hooks
                      if type(h).__name__ == 'InfoBatchHook']
-        self._pass = (infobatch[0].run.clock.pass_index
+        self._pass = (infobatch[0].training.run.clock.pass_index
                       if infobatch else None)
-        self._kept = (infobatch[0].run.plan.num_kept if infobatch else None)
+        self._kept = (infobatch[0].training.run.plan.num_kept if infobatch else None)
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None):

@@ -26,12 +26,12 @@ class InfoBatchProbeHook(Hook):
         self.epochs.append(
             dict(
                 epoch=pass_index,
-                kept=self.infobatch.run.plan.kept_indices.clone(),
+                kept=self.infobatch.training.run.plan.kept_indices.clone(),
                 trained=[],
                 losses=[]))
 
     def before_train_iter(self, runner, batch_idx, data_batch=None):
-        pass_index = self.infobatch.run.clock.pass_index
+        pass_index = self.infobatch.training.run.clock.pass_index
         if not self.epochs or self.epochs[-1]['epoch'] != pass_index:
             self._new_pass(pass_index)
 
@@ -43,10 +43,10 @@ class InfoBatchProbeHook(Hook):
         ]
         record['losses'].append(float(outputs['loss'].detach()))
 
-        if self.infobatch.run.clock.pass_iter == 0:  # the pass just ended
-            record['scores'] = self.infobatch.run.table.scores.clone()
-            record['seen'] = self.infobatch.run.table.seen.clone()
-            record['ledger'] = self.infobatch.run.ledger.state_dict()
+        if self.infobatch.training.run.clock.pass_iter == 0:  # the pass just ended
+            record['scores'] = self.infobatch.training.run.table.scores.clone()
+            record['seen'] = self.infobatch.training.run.table.seen.clone()
+            record['ledger'] = self.infobatch.training.run.ledger.state_dict()
 
     def after_train(self, runner):
         torch.save(

@@ -39,8 +39,8 @@ sys.path.insert(0, osp.join(REPO, 'tools'))
 sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
 
 import mmib  # noqa: E402,F401
-from mmib.analysis.runs import run_summary  # noqa: E402
-from mmib.bench import Arm, Schedule, run_arms, schedule_report  # noqa: E402
+from mmib_kit.analysis.runs import run_summary  # noqa: E402
+from mmib_kit.bench import Arm, Schedule, run_arms, schedule_report  # noqa: E402
 from mmib.core import POLICIES  # noqa: E402
 from prepare_fashion_mnist import DEFAULT_SRC, prepare  # noqa: E402
 

@@ -21,7 +21,7 @@ import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
 
-from mmib.analysis import equal_cost_config  # noqa: E402
+from mmib_kit.analysis import equal_cost_config  # noqa: E402
 
 
 def main() -> None:

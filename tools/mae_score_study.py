@@ -28,7 +28,7 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 sys.path.insert(0, REPO)
 import mmib  # noqa: E402,F401
-from mmib.analysis.equal_cost import load_checkpoint_safely  # noqa: E402
+from mmib_kit.analysis.equal_cost import load_checkpoint_safely  # noqa: E402
 from mmib.engine import PerSampleLossRecorder  # noqa: E402
 
 FULL = osp.join(REPO, 'configs', 'selfsup',

@@ -35,7 +35,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 if __name__ == '__main__':
     args = parse_args()
-    from mmib.datasets.fashion_mnist_seg import write_fashion_mnist_seg
+    from mmib_kit.datasets.fashion_mnist_seg import write_fashion_mnist_seg
     counts = write_fashion_mnist_seg(args.root, args.source, args.num_train,
                                      args.num_val)
     print(f'wrote {counts} images to {args.root}')

@@ -9,7 +9,7 @@ import os.path as osp
 import sys
 
 sys.path.insert(0, osp.dirname(osp.dirname(osp.abspath(__file__))))
-from mmib.datasets.tiny_ade20k import write_tiny_ade20k  # noqa: E402
+from mmib_kit.datasets.tiny_ade20k import write_tiny_ade20k  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:

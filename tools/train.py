@@ -27,9 +27,10 @@ import mmib  # noqa: E402,F401  (compat fixes + registration first)
 import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import RUNNERS  # noqa: E402
-from mmib.engine.resume_files import (checkpoint_problem,  # noqa: E402
-                                      find_resumable)
+from mmib.checkpoint.resume_files import (checkpoint_problem,  # noqa: E402
+                                          find_resumable, planted_links)
 from mmengine.runner import Runner  # noqa: E402
+from mmib_kit.datasets.data_roots import check_data_roots  # noqa: E402
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -190,9 +191,18 @@ def main(argv=None) -> None:
     cfg = build_config(args)
     # a missing data folder: one sentence, before anything is built
     try:
-        mmib.datasets.check_data_roots(cfg)
+        check_data_roots(cfg)
     except FileNotFoundError as error:
         raise SystemExit(str(error)) from None
+    # MMEngine saves through links: a link planted in a shared work dir
+    # would have another file overwritten
+    links = planted_links(cfg.work_dir)
+    if links:
+        raise SystemExit(
+            f'The work dir holds symbolic links where MMEngine writes its '
+            f'checkpoints: {", ".join(links)}; saving would overwrite the '
+            'files they point to. Remove them, or train in a new '
+            '--work-dir.')
     # MMEngine's pytorch launcher needs CUDA; on CPU start gloo ourselves,
     # with the config's timeout as MMEngine's launcher would
     timeout = (cfg.get('env_cfg') or {}).get('dist_cfg', {}).get('timeout')

@@ -4,7 +4,8 @@
 _base_ = ['../_base_/default_runtime_cpu.py']
 
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
+# mmib (the product) and mmib_kit (this project's demo data sets and models)
+custom_imports = dict(imports=['mmib', 'mmib_kit'], allow_failed_imports=False)
 
 data_preprocessor = dict(
     num_classes=10, mean=[127.5], std=[127.5], to_rgb=False)

@@ -7,7 +7,8 @@
 _base_ = ['../_base_/default_runtime_cpu.py']
 
 default_scope = 'mmpretrain'
-custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
+# mmib (the product) and mmib_kit (this project's demo data sets and models)
+custom_imports = dict(imports=['mmib', 'mmib_kit'], allow_failed_imports=False)
 
 data_root = 'data/fashion-mnist'
 num_train = 4000

@@ -8,7 +8,7 @@
 _base_ = ['./upernet_r18-tiny_tiny-ade20k_full.py']
 
 custom_imports = dict(
-    imports=['mmib', 'mmib.datasets.fashion_mnist_seg'],
+    imports=['mmib', 'mmib_kit', 'mmib_kit.datasets.fashion_mnist_seg'],
     allow_failed_imports=False)
 
 num_classes = 11

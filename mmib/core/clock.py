@@ -90,7 +90,7 @@ class PassClock:
     pass_unscored: int = 0
     full_iters: int = 0
 
-    def start_pass(self, pass_index: int) -> None:
+    def reset_to_pass(self, pass_index: int) -> None:
         """Begin pass ``pass_index`` at its first iteration."""
         self.pass_index = pass_index
         self.pass_iter = self.pass_samples = self.pass_unscored = 0

@@ -6,13 +6,15 @@ logs what these functions return.
 import math
 from typing import Dict, Optional, Tuple
 
-from .pruning import EpochPlan, PruningPolicy
+from .geometry import PassGeometry
+from .plan import PassPlan
+from .settings import PruningSettings
 
 
-def describe_policy(policy: PruningPolicy) -> str:
+def describe_policy(policy: PruningSettings, uniform: bool = False) -> str:
     """What the policy prunes, e.g. ``ratio=0.5 of the samples below the
-    mean score (weight 2)``."""
-    if policy.selection == 'random':
+    mean score (weight 2)``; ``uniform``: the random baseline's draw."""
+    if uniform:
         return ('random pruning baseline: as many samples as '
                 f'ratio={list(policy.ratios)} prunes below the '
                 f'{policy.threshold} threshold(s), drawn from all scored '
@@ -27,7 +29,7 @@ def describe_policy(policy: PruningPolicy) -> str:
     return f'quantile bands [{bands}]'
 
 
-def describe_schedule(policy: PruningPolicy, num_passes: float,
+def describe_schedule(policy: PruningSettings, num_passes: float,
                       num_pruning_passes: int,
                       prunes: Optional[bool] = None) -> str:
     """Which passes really prune: the first only scores (no sample has a
@@ -51,9 +53,8 @@ def describe_schedule(policy: PruningPolicy, num_passes: float,
     return text
 
 
-def describe_pass(pass_index: int, plan: EpochPlan, any_scored: bool,
-                  num_passes: float, pass_len: int, full_pass_len: int,
-                  resumed_at: int = 0) -> str:
+def describe_pass(pass_index: int, plan: PassPlan, any_scored: bool,
+                  geometry: PassGeometry, resumed_at: int = 0) -> str:
     """The line logged before each pass."""
     if plan.annealing and plan.num_kept == plan.num_samples:
         what = 'all samples (annealing)'
@@ -69,9 +70,9 @@ def describe_pass(pass_index: int, plan: EpochPlan, any_scored: bool,
         what = (f'{plan.num_kept}/{plan.num_samples} samples, '
                 f'{plan.num_pruned} pruned by the policy')
     resumed = f', resumed at iteration {resumed_at}' if resumed_at else ''
-    return (f'InfoBatch pass {pass_index + 1}/{num_passes:g}: training '
-            f'{what} in {pass_len} iterations (full data: {full_pass_len})'
-            f'{resumed}.')
+    return (f'InfoBatch pass {pass_index + 1}/{geometry.num_passes:g}: '
+            f'training {what} in {geometry.pass_len} iterations (full data: '
+            f'{geometry.full_pass_len}){resumed}.')
 
 
 def describe_savings(savings: Dict[str, float]) -> str:
@@ -86,8 +87,7 @@ def describe_savings(savings: Dict[str, float]) -> str:
             f"(saved {100 * s['saved_iters']:.1f}%)")
 
 
-def describe_run(policy, num_samples: int, num_passes: float,
-                 num_pruning_passes: int, full_pass_len: int,
+def describe_run(policy, num_samples: int, geometry: PassGeometry,
                  losses, batch_momentum: Optional[float] = None
                  ) -> Tuple[str, bool]:
     """The line logged when training starts, and whether it is a warning
@@ -96,13 +96,12 @@ def describe_run(policy, num_samples: int, num_passes: float,
     Args:
         policy (PassPolicy): The run's policy.
         num_samples (int): Training samples.
-        num_passes (float): Passes of the run.
-        num_pruning_passes (int): Passes that may prune.
-        full_pass_len (int): Iterations of a full pass.
+        geometry (PassGeometry): The run's passes.
         losses: Where the per-sample losses come from.
         batch_momentum (float, optional): With batch scores, their
             momentum; None for per-sample scores.
     """
+    num_passes = geometry.num_passes
     if type(policy).__module__ != 'mmib.core.policies':
         schedule = ('pass 1 scores all samples; the policy plans every '
                     'pass after it')
@@ -112,7 +111,8 @@ def describe_run(policy, num_samples: int, num_passes: float,
                                      policy.prunes)
     else:
         schedule = describe_schedule(policy.pruning, num_passes,
-                                     num_pruning_passes, policy.prunes)
+                                     geometry.num_pruning_passes,
+                                     policy.prunes)
     if batch_momentum is not None:
         scores = ('batch scores (BLS: the mean loss of each batch, averaged '
                   f'with momentum {batch_momentum:g}), from the losses of')
@@ -120,7 +120,7 @@ def describe_run(policy, num_samples: int, num_passes: float,
         scores = 'per-sample losses from'
     return (f'InfoBatch: {num_samples} training samples, '
             f'{policy.describe()}; {num_passes:g} passes over the data '
-            f'({full_pass_len} iterations each on the full data); '
+            f'({geometry.full_pass_len} iterations each on the full data); '
             f'{schedule}; {scores} {losses}.',
             schedule.startswith('no pass'))
 

@@ -4,17 +4,18 @@ from typing import Dict, List, Optional
 import numpy as np
 import torch
 
-from .pruning import EpochPlan, ScoreTable, assign_bands
+from .plan import PassPlan, assign_bands
+from .scores import ScoreTable
 
 QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
 
 
-def pass_statistics(table: ScoreTable, plan: EpochPlan) -> Dict[str, float]:
+def pass_statistics(table: ScoreTable, plan: PassPlan) -> Dict[str, float]:
     """Score distribution, thresholds and kept/pruned counts of a pass.
 
     Args:
         table (ScoreTable): The scores the pass was planned with.
-        plan (EpochPlan): The pass's plan.
+        plan (PassPlan): The pass's plan.
 
     Returns:
         dict: Flat ``name -> number``: ``kept``, ``pruned``, ``scored``,

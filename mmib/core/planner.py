@@ -1,10 +1,12 @@
 """The plan of each pass: the run's policy, with a savings budget's count."""
-from typing import Optional, Sequence, Union
+from typing import Optional
 
 from .budget import SavingsBudget
-from .policies import PassPolicy, build_policy
-from .pruning import BatchLayout, EpochPlan, PruningPolicy, ScoreTable
-from .validation import check_plan, check_quantiles, large_weight_warning
+from .geometry import PassGeometry
+from .plan import BatchLayout, PassPlan
+from .policies import PassPolicy
+from .scores import ScoreTable
+from .validation import check_plan
 
 
 class PassPlanner:
@@ -29,34 +31,6 @@ class PassPlanner:
         self.policy = policy
         self.budget = budget
 
-    @classmethod
-    def from_options(cls,
-                     ratio: Union[float, Sequence[float]] = 0.5,
-                     delta: float = 0.875,
-                     threshold: str = 'mean',
-                     quantiles: Optional[Sequence[float]] = None,
-                     rescale: bool = True,
-                     policy: str = 'infobatch',
-                     policy_options: Optional[dict] = None,
-                     target_saving: Optional[float] = None) -> 'PassPlanner':
-        """The planner of ``InfoBatchHook``'s options (see there), each
-        checked with an error naming it."""
-        ratios = (tuple(ratio) if isinstance(ratio, (list, tuple)) else
-                  (ratio, ))
-        pruning = PruningPolicy(
-            ratios=ratios, delta=delta, threshold=threshold,
-            quantiles=check_quantiles(quantiles), rescale=rescale)
-        return cls(
-            build_policy(policy, pruning, policy_options),
-            None if target_saving is None else SavingsBudget(target_saving))
-
-    @property
-    def weight_warning(self) -> Optional[str]:
-        """A warning for loss weights large enough to destabilise training
-        (:func:`~mmib.core.validation.large_weight_warning`), or None."""
-        pruning = self.policy.pruning
-        return large_weight_warning(pruning.ratios, pruning.rescale)
-
     def check_run(self, num_passes: float, num_repeats: int = 1) -> None:
         """Raise if the budget cannot be followed in this run
         (:meth:`SavingsBudget.check` over the policy's shortened passes;
@@ -70,17 +44,16 @@ class PassPlanner:
         self.budget.check(num_passes,
                           self.policy.shortened_passes(num_passes))
 
-    def plan(self, table: ScoreTable, pass_index: int, num_passes: float,
-             num_pruning_passes: int, samples_trained: int, seed: int,
+    def plan(self, table: ScoreTable, pass_index: int,
+             geometry: PassGeometry, samples_trained: int, seed: int,
              layout: Optional[BatchLayout] = None,
-             full_samples: Optional[float] = None) -> EpochPlan:
+             full_samples: Optional[float] = None) -> PassPlan:
         """The plan of pass ``pass_index``.
 
         Args:
             table (ScoreTable): The scores.
             pass_index (int): The pass about to start.
-            num_passes (float): Passes of the run.
-            num_pruning_passes (int): Passes that may prune (``delta``).
+            geometry (PassGeometry): The run's passes.
             samples_trained (int): Samples trained so far (the budget's
                 account).
             seed (int): Seed of the pruning draws.
@@ -90,10 +63,11 @@ class PassPlanner:
                 (the budget's reference); None: ``num_passes`` times the
                 data set.
         """
-        policy = self.policy
+        policy, num_passes = self.policy, geometry.num_passes
         if self.budget is not None:
             policy = self.budget.policy_for_pass(
-                policy, table, pass_index, num_passes, num_pruning_passes,
+                policy, table, pass_index, num_passes,
+                geometry.num_pruning_passes,
                 samples_trained, full_samples)
         plan = policy.plan(table, pass_index, num_passes, seed, layout)
         check_plan(plan, len(table), self.policy.name)

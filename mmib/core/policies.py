@@ -1,7 +1,7 @@
 """Pass policies: which samples a pass trains, and with which loss weights.
 
 A policy turns the score table and the pass index into the pass's
-:class:`~mmib.core.EpochPlan` (kept indices and weights). It is chosen by
+:class:`~mmib.core.PassPlan` (kept indices and weights). It is chosen by
 name (``InfoBatchHook(policy=...)``) from :data:`POLICIES`; a user adds one
 with :func:`register_policy` in a module the config lists in
 ``custom_imports``. Every policy here is a pure function of ``(scores,
@@ -10,7 +10,7 @@ global random state, and so needs no state of its own in a checkpoint
 (:meth:`PassPolicy.state_dict` is there for policies that do).
 
 * ``'infobatch'``: InfoBatch (Qin et al., ICLR 2024), see
-  :func:`~mmib.core.plan_epoch`.
+  :func:`~mmib.core.plan_pass`.
 * ``'random'``: the equal-cost baseline: as many samples pruned as
   InfoBatch would prune, drawn uniformly from the scored samples.
 * ``'seta'``: SeTa (Zhou, Gao and Wang, "Scale Efficient Training for Large
@@ -30,9 +30,11 @@ from typing import Any, Callable, Dict, Optional, Type
 
 import torch
 
-from .pruning import (BatchLayout, EpochPlan, PruningPolicy, ScoreTable,
-                      _avoid_batch_of_one, _full_plan, derive_seed,
-                      num_pruning_epochs, plan_epoch, stamp_pass, stamp_step)
+from .plan import (BatchLayout, PassPlan, avoid_batch_of_one, bands_of,
+                   derive_seed, draw_in_bands, draw_uniform, full_plan,
+                   plan_pass)
+from .scores import ScoreTable, stamp_pass, stamp_step
+from .settings import PruningSettings, num_pruning_passes
 
 #: the highest ratio a savings budget gives a band (loss weight 20)
 MAX_BUDGET_RATIO = 0.95
@@ -65,7 +67,7 @@ class PassPolicy:
     """The base of pass policies.
 
     Args:
-        pruning (PruningPolicy): ``ratio``, ``delta``, thresholds and
+        pruning (PruningSettings): ``ratio``, ``delta``, thresholds and
             ``rescale`` of the hook.
         **options: Policy-specific settings (``policy_options`` of the hook).
     """
@@ -79,7 +81,7 @@ class PassPolicy:
     #: whether every kept sample has weight 1 (no rescaling)
     unit_weights = False
 
-    def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
+    def __init__(self, pruning: PruningSettings, **options: Any) -> None:
         if options:
             raise ValueError(
                 f'policy={self.name!r} takes no policy_options, got '
@@ -104,10 +106,10 @@ class PassPolicy:
         """
         if self.prunes_when_annealing:
             return math.ceil(num_passes)
-        return num_pruning_epochs(num_passes, self.pruning.delta)
+        return num_pruning_passes(num_passes, self.pruning.delta)
 
     def plan(self, table: ScoreTable, pass_index: int, num_passes: float,
-             seed: int, layout: Optional[BatchLayout] = None) -> EpochPlan:
+             seed: int, layout: Optional[BatchLayout] = None) -> PassPlan:
         """The plan of pass ``pass_index`` (0-based).
 
         Args:
@@ -128,10 +130,10 @@ class PassPolicy:
         """The full plan of an annealing pass, a pass before any score or
         a policy that does not prune; else None and the pass's seeded
         generator."""
-        annealing = pass_index >= num_pruning_epochs(num_passes,
+        annealing = pass_index >= num_pruning_passes(num_passes,
                                                      self.pruning.delta)
         if annealing or not self.prunes or not bool(table.seen.any()):
-            return _full_plan(pass_index, len(table), annealing), None
+            return full_plan(pass_index, len(table), annealing), None
         return None, torch.Generator().manual_seed(
             derive_seed(seed, pass_index))
 
@@ -176,7 +178,10 @@ class PassPolicy:
 @register_policy('infobatch')
 class InfoBatchPolicy(PassPolicy):
     """InfoBatch: prune ``ratio`` of the samples below the thresholds, the
-    kept ones weighted ``1 / (1 - ratio)`` (:func:`plan_epoch`)."""
+    kept ones weighted ``1 / (1 - ratio)`` (:func:`plan_pass`)."""
+
+    #: which samples :func:`plan_pass` prunes
+    draw = staticmethod(draw_in_bands)
 
     def describe(self) -> str:
         from .describe import describe_policy
@@ -188,8 +193,7 @@ class InfoBatchPolicy(PassPolicy):
         ``N - num_kept``, each at most :data:`MAX_BUDGET_RATIO` (a loss
         weight of 20): where the bands below the thresholds are too small,
         the pass keeps more and the budget's later passes make up for it."""
-        from .pruning import _bands
-        _, bands = _bands(table, self.pruning)
+        _, bands = bands_of(table, self.pruning)
         sizes = torch.bincount(bands, minlength=len(self.pruning.ratios) +
                                1).tolist()
         ratios = self.pruning.ratios
@@ -203,8 +207,8 @@ class InfoBatchPolicy(PassPolicy):
             for r, n in zip(ratios, sizes))
 
     def plan(self, table, pass_index, num_passes, seed, layout=None):
-        return plan_epoch(table, self.pruning, pass_index, num_passes, seed,
-                          layout)
+        return plan_pass(table, self.pruning, pass_index, num_passes, seed,
+                         layout, self.draw)
 
     @classmethod
     def weight_bound(cls, ratios, rescale, budget, num_passes, num_samples):
@@ -218,21 +222,24 @@ class InfoBatchPolicy(PassPolicy):
 
 @register_policy('random')
 class RandomPolicy(InfoBatchPolicy):
-    """The equal-cost random-pruning baseline (``selection='random'`` of
-    :class:`PruningPolicy`: the count of InfoBatch, uniform draws)."""
+    """The equal-cost random-pruning baseline: the count of InfoBatch,
+    drawn uniformly from the scored samples
+    (:func:`~mmib.core.plan.draw_uniform`)."""
 
-    def __init__(self, pruning: PruningPolicy, **options: Any) -> None:
-        super().__init__(dataclasses.replace(pruning, selection='random'),
-                         **options)
+    draw = staticmethod(draw_uniform)
+
+    def describe(self) -> str:
+        from .describe import describe_policy
+        return describe_policy(self.pruning, uniform=True)
 
 
 def _plan_of(pass_index: int, kept: torch.Tensor, weights: torch.Tensor,
-             num_samples: int) -> EpochPlan:
+             num_samples: int) -> PassPlan:
     full = torch.zeros(num_samples)
     full[kept] = weights
-    return EpochPlan(epoch=pass_index, kept_indices=torch.sort(kept)[0],
-                     weights=full, thresholds=torch.empty(0),
-                     annealing=False)
+    return PassPlan(pass_index=pass_index, kept_indices=torch.sort(kept)[0],
+                    weights=full, thresholds=torch.empty(0),
+                    annealing=False)
 
 
 def _unprune_random_few(kept: torch.Tensor, num_samples: int,
@@ -240,7 +247,7 @@ def _unprune_random_few(kept: torch.Tensor, num_samples: int,
                         generator: torch.Generator) -> torch.Tensor:
     """``kept`` with the fewest extra samples (drawn at random from the
     others) that leave no rank a one-sample last batch."""
-    target = _avoid_batch_of_one(kept.numel(), num_samples, layout)
+    target = avoid_batch_of_one(kept.numel(), num_samples, layout)
     if target <= kept.numel():
         return kept
     out = torch.ones(num_samples, dtype=torch.bool)
@@ -272,7 +279,7 @@ def kmeans_1d(values: torch.Tensor, k: int,
     for _ in range(iterations):
         labels = (values[:, None] - centres[None, :]).abs().argmin(1)
         sums = torch.zeros(k, dtype=torch.float64).index_add_(0, labels,
-                                                             values)
+                                                              values)
         counts = torch.bincount(labels, minlength=k)
         new = torch.where(counts > 0, sums / counts.clamp(min=1), centres)
         if torch.equal(new, centres):
@@ -307,7 +314,7 @@ class SeTaPolicy(PassPolicy):
     ``num_group=5``, ``window_scale=0.9``).
 
     Args:
-        pruning (PruningPolicy): ``ratio`` is SeTa's prune ratio (the
+        pruning (PruningSettings): ``ratio`` is SeTa's prune ratio (the
             random subsampling), ``delta`` its annealing point.
         num_groups (int): k-means groups. Defaults to 5.
         window_scale (float): Fraction of the groups in the window, in
@@ -318,7 +325,7 @@ class SeTaPolicy(PassPolicy):
     one_ratio = True
     unit_weights = True
 
-    def __init__(self, pruning: PruningPolicy, num_groups: int = 5,
+    def __init__(self, pruning: PruningSettings, num_groups: int = 5,
                  window_scale: float = 0.9) -> None:
         super().__init__(pruning)
         if isinstance(num_groups, bool) or not isinstance(
@@ -346,15 +353,15 @@ class SeTaPolicy(PassPolicy):
         n = len(table)
         seen = torch.nonzero(table.seen).squeeze(1)
         if not seen.numel() or not self.prunes:
-            return _full_plan(pass_index, n, False)
+            return full_plan(pass_index, n, False)
         generator = torch.Generator().manual_seed(derive_seed(seed,
                                                               pass_index))
         keep = 1.0 - self.pruning.ratios[0]
         subset = seen[torch.randperm(seen.numel(),
                                      generator=generator)[:int(keep *
-                                                                seen.numel())]]
+                                                               seen.numel())]]
         unseen = torch.nonzero(~table.seen).squeeze(1)
-        annealing = pass_index >= num_pruning_epochs(num_passes,
+        annealing = pass_index >= num_pruning_passes(num_passes,
                                                      self.pruning.delta)
         if not annealing and subset.numel() > self.num_groups:
             step = self._pruning_step(pass_index)
@@ -402,12 +409,12 @@ class SoftRandomPolicy(PassPolicy):
     last ``1 - delta`` of the passes train all samples.
 
     Args:
-        pruning (PruningPolicy): ``ratio``, ``delta`` and ``rescale``.
+        pruning (PruningSettings): ``ratio``, ``delta`` and ``rescale``.
     """
 
     one_ratio = True
 
-    def __init__(self, pruning: PruningPolicy) -> None:
+    def __init__(self, pruning: PruningSettings) -> None:
         super().__init__(pruning)
 
     def draws(self, num_samples: int) -> int:
@@ -433,7 +440,7 @@ class SoftRandomPolicy(PassPolicy):
         draws = self.draws(n)
         picks = torch.randint(0, n, (draws, ), generator=generator)
         counts = torch.bincount(picks, minlength=n).float()
-        target = _avoid_batch_of_one(int((counts > 0).sum()), n, layout)
+        target = avoid_batch_of_one(int((counts > 0).sum()), n, layout)
         missing = torch.nonzero(counts == 0).squeeze(1)
         extra = target - int((counts > 0).sum())
         if extra > 0:  # un-prune a random few, weight 1 draw each
@@ -469,7 +476,7 @@ class OrderDPPolicy(PassPolicy):
     with ``ratio = 1 - 0.75 * 0.85 = 0.3625``.
 
     Args:
-        pruning (PruningPolicy): ``ratio`` is the fraction of the samples a
+        pruning (PruningSettings): ``ratio`` is the fraction of the samples a
             pass leaves out.
         pool_ratio (float): The pool's fraction of the samples, in
             ``(0, 1]``. Defaults to 0.75 (the authors').
@@ -479,7 +486,7 @@ class OrderDPPolicy(PassPolicy):
     one_ratio = True
     unit_weights = True
 
-    def __init__(self, pruning: PruningPolicy,
+    def __init__(self, pruning: PruningSettings,
                  pool_ratio: float = 0.75) -> None:
         super().__init__(pruning)
         if isinstance(pool_ratio, bool) or not (
@@ -503,7 +510,7 @@ class OrderDPPolicy(PassPolicy):
         n = len(table)
         seen = torch.nonzero(table.seen).squeeze(1)
         if not seen.numel() or not self.prunes:
-            return _full_plan(pass_index, n, False)
+            return full_plan(pass_index, n, False)
         generator = torch.Generator().manual_seed(derive_seed(seed,
                                                               pass_index))
         num_seen = seen.numel()
@@ -547,13 +554,13 @@ class RePBPolicy(PassPolicy):
     A savings budget scales the one ratio of steps 1 and 2.
 
     Args:
-        pruning (PruningPolicy): ``ratio``, ``delta`` and ``rescale``.
+        pruning (PruningSettings): ``ratio``, ``delta`` and ``rescale``.
         window (int): Steps per local window. Defaults to 16.
     """
 
     one_ratio = True
 
-    def __init__(self, pruning: PruningPolicy, window: int = 16) -> None:
+    def __init__(self, pruning: PruningSettings, window: int = 16) -> None:
         super().__init__(pruning)
         if isinstance(window, bool) or not isinstance(window,
                                                       int) or window < 1:
@@ -631,7 +638,7 @@ class RePBPolicy(PassPolicy):
         return _plan_of(pass_index, kept, weights, n)
 
 
-def build_policy(name: str, pruning: PruningPolicy,
+def build_policy(name: str, pruning: PruningSettings,
                  options: Optional[Dict[str, Any]] = None) -> PassPolicy:
     """The registered policy ``name``, built with ``options``.
 

@@ -11,7 +11,7 @@ import torch
 
 from .clock import PassClock
 from .ledger import SavingsLedger
-from .pruning import EpochPlan
+from .plan import PassPlan
 
 #: where a checkpoint carries the InfoBatch state
 CHECKPOINT_KEY = 'infobatch'
@@ -20,20 +20,21 @@ STATE_VERSION = 3
 READABLE_VERSIONS = (2, 3)
 
 
-def plan_to_dict(plan: EpochPlan) -> Dict[str, Any]:
-    """An :class:`EpochPlan` as plain data."""
+def plan_to_dict(plan: PassPlan) -> Dict[str, Any]:
+    """A :class:`PassPlan` as plain data (its pass under the key
+    ``'epoch'``, as checkpoints have it)."""
     return dict(
-        epoch=int(plan.epoch),
+        epoch=int(plan.pass_index),
         kept_indices=plan.kept_indices.clone(),
         weights=plan.weights.clone(),
         thresholds=plan.thresholds.clone(),
         annealing=bool(plan.annealing))
 
 
-def plan_from_dict(state: Dict[str, Any]) -> EpochPlan:
+def plan_from_dict(state: Dict[str, Any]) -> PassPlan:
     """The inverse of :func:`plan_to_dict`."""
-    return EpochPlan(
-        epoch=int(state['epoch']),
+    return PassPlan(
+        pass_index=int(state['epoch']),
         kept_indices=torch.as_tensor(state['kept_indices']).long(),
         weights=torch.as_tensor(state['weights']).float(),
         thresholds=torch.as_tensor(state['thresholds']).float(),
@@ -48,13 +49,13 @@ class InfoBatchSnapshot:
         table (dict): :meth:`ScoreTable.state_dict`.
         clock (PassClock): The pass clock.
         ledger (SavingsLedger): The savings ledger.
-        plan (EpochPlan): The current pass's plan.
+        plan (PassPlan): The current pass's plan.
         ratios (tuple[float]): The pruning ratios the run used.
         layout (dict): ``num_samples``, ``batch_size``, ``world_size``.
         rng (dict, optional): The random states (plain data, see
-            :mod:`mmib.engine.rng_state`).
+            :mod:`mmib.checkpoint.rng_state`).
         settings (dict, optional): The hook's settings
-            (:func:`~mmib.core.settings.run_settings`).
+            (:func:`~mmib.core.setting_changes.run_settings`).
         plan_settings (dict, optional): The settings ``plan`` was made
             with (another run's, for a pass resumed with changed settings).
     """
@@ -62,7 +63,7 @@ class InfoBatchSnapshot:
     table: Dict[str, torch.Tensor]
     clock: PassClock
     ledger: SavingsLedger
-    plan: EpochPlan
+    plan: PassPlan
     ratios: Tuple[float, ...]
     layout: Dict[str, Optional[int]]
     rng: Optional[Dict[str, Any]] = None

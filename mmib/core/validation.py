@@ -193,7 +193,7 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     if 'stamps' in table:
         stamps = need_tensor(table, 'stamps', 'table.stamps',
                              (torch.int64, ), length=n)
-        from .pruning import stamp_pass
+        from .scores import stamp_pass
         if n and (int(stamps.min()) < 0 or
                   int(stamp_pass(stamps).max()) > passes + 1):
             fail('table.stamps', 'a negative stamp or one of a later pass',
@@ -212,7 +212,7 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     need_int(clock, 'full_iters', 'clock.full_iters', 0,
              bound if max_full_iters is None else max_full_iters)
 
-    from .settings import check_settings
+    from .setting_changes import check_settings
     for key in ('settings', 'plan_settings'):
         if state.get(key) is not None:
             why = check_settings(state[key])
@@ -227,7 +227,7 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
 
 
 def validate_rng(rng: Any, legacy: bool = False) -> None:
-    """Check the random states (:func:`mmib.engine.rng_state.capture_rng`).
+    """Check the random states (:func:`mmib.checkpoint.rng_state.capture_rng`).
 
     Args:
         rng: ``checkpoint['infobatch']['rng']``.
@@ -320,7 +320,7 @@ def check_plan(plan: Any, num_samples: int, policy: str) -> None:
     """Check a plan a policy returned, naming the policy.
 
     Args:
-        plan (EpochPlan): The plan.
+        plan (PassPlan): The plan.
         num_samples (int): The data set's size.
         policy (str): The policy's registered name.
 
@@ -334,7 +334,7 @@ def check_plan(plan: Any, num_samples: int, policy: str) -> None:
             f'policy={policy!r} returned a plan with {what}: a plan keeps '
             f'sorted, unique indices in [0, {num_samples - 1}] and gives '
             f'weights of shape ({num_samples},), > 0 exactly for the kept '
-            'samples (see mmib.core.EpochPlan).')
+            'samples (see mmib.core.PassPlan).')
     kept, weights = plan.kept_indices, plan.weights
     if not isinstance(kept, torch.Tensor) or kept.dim() != 1 or \
             kept.dtype not in (torch.int64, torch.int32):

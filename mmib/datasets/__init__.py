@@ -1,12 +1,8 @@
-"""mmib's data sets and samplers (in MMEngine's root registries)."""
-from .data_roots import check_data_roots, missing_data_roots
-from .digits import DigitsDataset
+"""The data set wrapper and the sampler of a pruned run (in MMEngine's root
+registries)."""
 from .infobatch_dataset import INDEX_KEY, InfoBatchDataset, check_sized_dataset
 from .infobatch_sampler import InfoBatchSampler
-from .photo_tiles import PhotoTilesDataset
 
 __all__ = [
-    'DigitsDataset', 'INDEX_KEY', 'InfoBatchDataset', 'InfoBatchSampler',
-    'PhotoTilesDataset', 'check_data_roots', 'check_sized_dataset',
-    'missing_data_roots'
+    'INDEX_KEY', 'InfoBatchDataset', 'InfoBatchSampler', 'check_sized_dataset'
 ]

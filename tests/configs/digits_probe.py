@@ -2,7 +2,7 @@
 # device_ids=None (MMEngine passes [LOCAL_RANK], which torch rejects on CPU).
 _base_ = ['../../configs/demo/resnet18-tiny_digits_infobatch.py']
 
-custom_imports = dict(imports=['mmib', 'ddp_probe'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmib', 'mmib_kit', 'ddp_probe'], allow_failed_imports=False)
 custom_hooks = [
     dict(type='InfoBatchHook', ratio=0.5, delta=0.75),
     dict(type='InfoBatchProbeHook'),

@@ -1,7 +1,7 @@
 # The tiny MAE InfoBatch config, 6 epochs on 256 tiles, with the probe hook.
 _base_ = ['../../configs/selfsup/mae_vit-tiny-p8_photo-tiles_infobatch.py']
 
-custom_imports = dict(imports=['mmib', 'ddp_probe'], allow_failed_imports=False)
+custom_imports = dict(imports=['mmib', 'mmib_kit', 'ddp_probe'], allow_failed_imports=False)
 custom_hooks = [
     dict(type='InfoBatchHook', ratio=0.5, delta=0.84),
     dict(type='InfoBatchProbeHook'),

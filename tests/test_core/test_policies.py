@@ -5,9 +5,10 @@ import math
 import pytest
 import torch
 
-from mmib.core import (POLICIES, EpochPlan, PassPolicy, PruningPolicy,
-                       ScoreTable,
-                       build_policy, kmeans_1d, plan_epoch, register_policy)
+from mmib.core import (POLICIES, PassGeometry, PassPlan, PassPolicy,
+                       PruningSettings, ScoreTable, build_policy,
+                       draw_in_bands, draw_uniform, kmeans_1d, plan_pass,
+                       register_policy)
 
 
 def table_of(scores) -> ScoreTable:
@@ -24,11 +25,9 @@ def spread_table(n=1000, seed=0) -> ScoreTable:
 def test_the_four_policies_are_registered_and_unknown_names_are_named():
     assert {'infobatch', 'random', 'seta', 'soft_random'} <= set(POLICIES)
     with pytest.raises(ValueError, match=r"policy='nope' is not supported"):
-        build_policy('nope', PruningPolicy(ratios=(0.5, )))
-    with pytest.raises(ValueError, match=r"selection='seta' is not a draw"):
-        PruningPolicy(ratios=(0.5, ), selection='seta')
+        build_policy('nope', PruningSettings(ratios=(0.5, )))
     with pytest.raises(ValueError, match='takes no policy_options'):
-        build_policy('infobatch', PruningPolicy(ratios=(0.5, )),
+        build_policy('infobatch', PruningSettings(ratios=(0.5, )),
                      dict(num_groups=3))
 
 
@@ -39,11 +38,11 @@ def test_a_user_policy_registers_and_builds():
             keep = torch.argsort(table.scores)[len(table) // 2:]
             weights = torch.zeros(len(table))
             weights[keep] = 1.0
-            return EpochPlan(
+            return PassPlan(
                 pass_index, torch.sort(keep)[0], weights, torch.empty(0),
                 False)
 
-    policy = build_policy('keep_top_half_test', PruningPolicy(ratios=(0.5, )))
+    policy = build_policy('keep_top_half_test', PruningSettings(ratios=(0.5, )))
     plan = policy.plan(spread_table(10), 1, 4, 0)
     assert plan.num_kept == 5
     with pytest.raises(KeyError, match='registered already'):
@@ -51,13 +50,14 @@ def test_a_user_policy_registers_and_builds():
     del POLICIES['keep_top_half_test']
 
 
-def test_infobatch_and_random_policies_are_plan_epoch():
+def test_infobatch_and_random_policies_are_plan_pass():
     table = spread_table()
-    for name in ('infobatch', 'random'):
-        a = build_policy(name, PruningPolicy(ratios=(0.5, ))).plan(
+    for name, draw in (('infobatch', draw_in_bands),
+                       ('random', draw_uniform)):
+        a = build_policy(name, PruningSettings(ratios=(0.5, ))).plan(
             table, 1, 8, 3)
-        b = plan_epoch(table, PruningPolicy(ratios=(0.5, ), selection=name),
-                       1, 8, 3)
+        b = plan_pass(table, PruningSettings(ratios=(0.5, )), 1, 8, 3,
+                      draw=draw)
         assert torch.equal(a.kept_indices, b.kept_indices)
         assert torch.equal(a.weights, b.weights)
 
@@ -69,7 +69,7 @@ def test_kmeans_1d_orders_groups_by_centre():
 
 
 def seta(ratio=0.3, **options):
-    return build_policy('seta', PruningPolicy(ratios=(ratio, )), options)
+    return build_policy('seta', PruningSettings(ratios=(ratio, )), options)
 
 
 def test_seta_subsample_then_a_window_sliding_easy_to_hard():
@@ -107,7 +107,7 @@ def test_seta_options_are_checked():
 @pytest.mark.parametrize('rescale', [True, False])
 def test_soft_random_draws_with_replacement(rescale):
     table = spread_table(2000)
-    pruning = PruningPolicy(ratios=(0.5, ), rescale=rescale)
+    pruning = PruningSettings(ratios=(0.5, ), rescale=rescale)
     plan = build_policy('soft_random', pruning).plan(table, 1, 8, 5)
     distinct = plan.num_kept  # -N ln(0.5) draws: about N / 2 distinct
     assert abs(distinct - 1000) < 60
@@ -143,7 +143,7 @@ def test_budget_shares_what_is_left_among_the_pruning_passes():
                                   'soft_random'])
 def test_each_policy_keeps_about_the_budget_count(name):
     table = spread_table(2000)
-    policy = build_policy(name, PruningPolicy(ratios=(0.5, )))
+    policy = build_policy(name, PruningSettings(ratios=(0.5, )))
     # InfoBatch prunes only below the mean; SeTa's window drops a group
     for kept in ((1100, 1500) if name == 'seta' else (1100, 1500, 1900)):
         for pass_index in (1, 2):  # SeTa: no window, then a window
@@ -157,7 +157,7 @@ def test_each_policy_keeps_about_the_budget_count(name):
 # -- OrderDP ---------------------------------------------------------------
 def test_orderdp_trains_the_top_of_a_random_pool():
     table = spread_table(1000)
-    policy = build_policy('orderdp', PruningPolicy(ratios=(0.4, )),
+    policy = build_policy('orderdp', PruningSettings(ratios=(0.4, )),
                           dict(pool_ratio=0.75))
     plan = policy.plan(table, 1, 10, seed=3)
     # exactly q = N - floor(0.4 N) samples, weight 1, saving exactly 40%
@@ -186,7 +186,7 @@ def test_orderdp_trains_the_top_of_a_random_pool():
 
 def test_orderdp_pool_of_the_kept_count_is_a_uniform_subset():
     table = spread_table(1000)
-    policy = build_policy('orderdp', PruningPolicy(ratios=(0.5, )),
+    policy = build_policy('orderdp', PruningSettings(ratios=(0.5, )),
                           dict(pool_ratio=0.2))  # q = 500 > s = 200
     plan = policy.plan(table, 1, 10, seed=0)
     assert plan.num_kept == 500
@@ -197,12 +197,12 @@ def test_orderdp_pool_of_the_kept_count_is_a_uniform_subset():
 
 def test_orderdp_options_and_budget_ratio_are_checked():
     with pytest.raises(ValueError, match='pool_ratio=1.5'):
-        build_policy('orderdp', PruningPolicy(ratios=(0.5, )),
+        build_policy('orderdp', PruningSettings(ratios=(0.5, )),
                      dict(pool_ratio=1.5))
     with pytest.raises(ValueError, match="policy='orderdp' takes one ratio"):
-        build_policy('orderdp', PruningPolicy(
+        build_policy('orderdp', PruningSettings(
             ratios=(0.5, 0.5), threshold='quantile', quantiles=(0.2, 0.8)))
-    policy = build_policy('orderdp', PruningPolicy(ratios=(0.5, )))
+    policy = build_policy('orderdp', PruningSettings(ratios=(0.5, )))
     assert policy.ratios_for(spread_table(100), 70) == pytest.approx((0.3, ))
     # unseen samples are always trained: the first pass trains everything
     assert policy.plan(ScoreTable(50), 0, 10, 0).num_kept == 50
@@ -210,19 +210,19 @@ def test_orderdp_options_and_budget_ratio_are_checked():
 
 # -- expected weight 1 for every policy that rescales ----------------------
 @pytest.mark.parametrize('name, pruning, groups', [
-    ('infobatch', PruningPolicy(ratios=(0.5, )), 'bands'),
-    ('infobatch', PruningPolicy(ratios=(0.75, 0.5), threshold='quantile',
-                                quantiles=(0.2, 0.85)), 'bands'),
-    ('infobatch', PruningPolicy(ratios=(0.95, )), 'bands'),
-    ('random', PruningPolicy(ratios=(0.5, )), 'scored'),
-    ('soft_random', PruningPolicy(ratios=(0.5, )), 'all'),
+    ('infobatch', PruningSettings(ratios=(0.5, )), 'bands'),
+    ('infobatch', PruningSettings(ratios=(0.75, 0.5), threshold='quantile',
+                                  quantiles=(0.2, 0.85)), 'bands'),
+    ('infobatch', PruningSettings(ratios=(0.95, )), 'bands'),
+    ('random', PruningSettings(ratios=(0.5, )), 'scored'),
+    ('soft_random', PruningSettings(ratios=(0.5, )), 'all'),
 ])
 def test_every_rescaling_policy_keeps_each_groups_weight(name, pruning,
                                                          groups):
     """The kept samples of each band (group) weigh as much as the whole
     band: sum of weights == band size, for odd band sizes too (InfoBatch's
     1 / (1 - ratio) would give a band of 3 at ratio 0.5 the weight 4/3)."""
-    from mmib.core.pruning import _bands
+    from mmib.core.plan import bands_of as _bands
     for n, seed in ((7, 0), (101, 1), (1000, 2)):
         table = spread_table(n, seed)
         plan = build_policy(name, pruning).plan(table, 1, 10, seed)
@@ -236,7 +236,7 @@ def test_every_rescaling_policy_keeps_each_groups_weight(name, pruning,
                 int(members.sum()), rel=1e-5), (name, n, int(band))
     # a band of 3 at ratio 0.5: one pruned, the two kept weigh 3/2 each
     table = table_of([0.0, 0.1, 0.2, 5.0])
-    plan = plan_epoch(table, PruningPolicy(ratios=(0.5, )), 1, 10, seed=0)
+    plan = plan_pass(table, PruningSettings(ratios=(0.5, )), 1, 10, seed=0)
     assert sorted(plan.weights.tolist()) == [0.0, 1.0, 1.5, 1.5]
 
 
@@ -273,7 +273,7 @@ def test_repb_compares_scores_only_within_their_window():
     scores = [1, 2, 3, 4, 10, 20, 30, 40, 0.1, 99]
     table = _stamped_table(scores, [1] * 8 + [0, 0],
                            [0, 0, 1, 1, 2, 2, 3, 3, 5, 6], [2] * 8 + [1, 1])
-    policy = build_policy('repb', PruningPolicy(ratios=(0.5, )),
+    policy = build_policy('repb', PruningSettings(ratios=(0.5, )),
                           dict(window=2))
     below, stale = policy.candidates(table, pass_index=2)
     # window 1 mean 2.5: samples 0, 1; window 2 mean 25: samples 4, 5 (10
@@ -296,19 +296,19 @@ def test_repb_compares_scores_only_within_their_window():
 def test_repb_weights_ratio_zero_budget_and_annealing():
     table = _stamped_table([1.0, 2.0, 3.0, 4.0], [0] * 4, [0, 0, 1, 1],
                            [1] * 4)
-    off = build_policy('repb', PruningPolicy(ratios=(0.5, ), rescale=False))
+    off = build_policy('repb', PruningSettings(ratios=(0.5, ), rescale=False))
     plan = off.plan(table, 1, 10, seed=0)
     assert bool((plan.weights[plan.kept_indices] == 1).all())
-    zero = build_policy('repb', PruningPolicy(ratios=(0.0, )))
+    zero = build_policy('repb', PruningSettings(ratios=(0.0, )))
     assert zero.plan(table, 1, 10, 0).num_kept == 4
-    policy = build_policy('repb', PruningPolicy(ratios=(0.5, ), delta=0.5))
+    policy = build_policy('repb', PruningSettings(ratios=(0.5, ), delta=0.5))
     assert policy.plan(table, 5, 10, 0).annealing  # pass 6 of 10 anneals
     # the budget's ratio prunes N - kept of the candidates (2 below their
     # window's mean), at most 0.95
     assert policy.ratios_for(table, 3, pass_index=1) == (0.5, )
     assert policy.ratios_for(table, 0, pass_index=1) == (0.95, )
     with pytest.raises(ValueError, match='window=0'):
-        build_policy('repb', PruningPolicy(ratios=(0.5, )), dict(window=0))
+        build_policy('repb', PruningSettings(ratios=(0.5, )), dict(window=0))
 
 
 def test_the_budget_warning_says_which_way_the_run_missed():
@@ -325,12 +325,13 @@ def test_the_budget_warning_says_which_way_the_run_missed():
 def test_log_lines_say_what_each_policy_does():
     from mmib.core.describe import describe_pass, describe_run
     table = spread_table(100)
-    orderdp = build_policy('orderdp', PruningPolicy(ratios=(0.4, )))
+    orderdp = build_policy('orderdp', PruningSettings(ratios=(0.4, )))
     plan = orderdp.plan(table, 1, 8, seed=0)
-    line = describe_pass(1, plan, True, 8, 5, 8)
+    line = describe_pass(1, plan, True, PassGeometry(8, 64, 0.875, 5))
     assert '60/100 samples, 40 pruned by the policy' in line
     assert 'thresholds []' not in line
-    text, _ = describe_run(orderdp, 100, 8, 7, 8, ['loss'])
+    text, _ = describe_run(orderdp, 100, PassGeometry(8, 64, 0.875),
+                           ['loss'])
     assert 'passes 2-8 prune;' in text and 'anneal on' not in text
 
     @register_policy('half_test', force=True)
@@ -339,8 +340,8 @@ def test_log_lines_say_what_each_policy_does():
             raise NotImplementedError
 
     try:
-        text, _ = describe_run(build_policy('half_test', PruningPolicy(
-            ratios=(0.5, ))), 100, 8, 7, 8, ['loss'])
+        text, _ = describe_run(build_policy('half_test', PruningSettings(
+            ratios=(0.5, ))), 100, PassGeometry(8, 64, 0.875), ['loss'])
         assert 'the policy plans every pass after it' in text
         assert 'anneal' not in text
     finally:

@@ -10,8 +10,8 @@ import pytest
 from conftest import REPO, demo_config, get_hook, run
 from mmengine.config import Config
 
-from mmib.analysis import equal_cost_config, read_infobatch_ledger
-from mmib.analysis.equal_cost import find_dumped_config
+from mmib_kit.analysis import equal_cost_config, read_infobatch_ledger
+from mmib_kit.analysis.equal_cost import find_dumped_config
 
 
 def _per_pass(runner):
@@ -28,8 +28,8 @@ def test_rescale_false_trains_the_same_samples_with_weight_one(tmp_path):
         ratio=0.5, delta=1.0), **kwargs))
     off = run(demo_config(str(tmp_path / 'off'), infobatch=dict(
         ratio=0.5, delta=1.0, rescale=False), **kwargs))
-    plan_on = get_hook(on, 'InfoBatchHook').run.plan
-    plan_off = get_hook(off, 'InfoBatchHook').run.plan
+    plan_on = get_hook(on, 'InfoBatchHook').training.run.plan
+    plan_off = get_hook(off, 'InfoBatchHook').training.run.plan
     assert plan_off.num_kept < 128
     assert plan_on.kept_indices.tolist() == plan_off.kept_indices.tolist()
     assert float(plan_on.weights.max()) == 2.0
@@ -48,11 +48,11 @@ def test_random_policy_keeps_infobatch_counts_with_other_samples(tmp_path):
     a, b = _per_pass(infobatch), _per_pass(random_)
     assert [len(a[p]) for p in sorted(a)] == [len(b[p]) for p in sorted(b)]
     assert len(a[1]) < 128 and a[1] != b[1]
-    scores = get_hook(random_, 'InfoBatchHook').run.table.scores
+    scores = get_hook(random_, 'InfoBatchHook').training.run.table.scores
     pruned = sorted(set(range(128)) - b[1])
     # random pruning reaches above the mean, InfoBatch never does
     assert bool((scores[pruned] >= scores.mean()).any())
-    plan = get_hook(random_, 'InfoBatchHook').run.plan
+    plan = get_hook(random_, 'InfoBatchHook').training.run.plan
     kept = plan.kept_indices
     assert float(plan.weights[kept].min()) == float(plan.weights[kept].max())
     assert abs(float(plan.weights[kept][0]) - 128 / len(kept)) < 1e-6
@@ -178,7 +178,7 @@ def test_equal_cost_tool_leaves_the_infobatch_run_alone(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr[-2000:]
     out = work_dir + '_equal_cost.py'
-    from mmib.analysis.config_data import read_dumped_config
+    from mmib_kit.analysis.config_data import read_dumped_config
     assert read_dumped_config(out).work_dir == work_dir + '_equal_cost'
     assert sorted(os.listdir(work_dir)) == before
     # the dumped config is still the only one: the tool runs on it again
@@ -191,8 +191,8 @@ def test_a_work_dir_with_code_in_its_config_runs_nothing(tmp_path):
     """Reading runs executes nothing: a dumped config with code in it is
     refused by line, and the code does not run (equal_cost_config and
     compare_runs' batch-size read)."""
-    from mmib.analysis.config_data import ConfigDataError, read_dumped_config
-    from mmib.analysis.runs import _batch_size
+    from mmib_kit.analysis.config_data import ConfigDataError, read_dumped_config
+    from mmib_kit.analysis.runs import _batch_size
     work_dir = str(tmp_path / 'ib')
     run(demo_config(work_dir, epochs=2, num_samples=64,
                     infobatch=dict(ratio=0.5)))

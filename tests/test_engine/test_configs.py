@@ -68,10 +68,10 @@ def test_ade20k_config_is_mmseg_recipe_plus_the_hook(path):
     assert len(cfg.custom_hooks) == 1
     hook = HOOKS.build(cfg.custom_hooks[0])
     if 'quantile' in path:
-        assert hook.pruning.quantiles == (0.2, 0.85)
-        assert hook.pruning.weights == (4.0, 2.0)
+        assert hook.options.pruning.quantiles == (0.2, 0.85)
+        assert hook.options.pruning.weights == (4.0, 2.0)
     else:
-        assert hook.pruning.threshold == 'mean'
+        assert hook.options.pruning.threshold == 'mean'
 
 
 SHIPPED = sorted(

@@ -94,7 +94,7 @@ def test_a_policy_registered_from_custom_imports_trains(tmp_path):
     module = tmp_path / 'my_policy.py'
     module.write_text(
         'import torch\n'
-        'from mmib.core import EpochPlan, PassPolicy, register_policy\n\n\n'
+        'from mmib.core import PassPlan, PassPolicy, register_policy\n\n\n'
         "@register_policy('every_other_test', force=True)\n"
         'class EveryOther(PassPolicy):\n'
         '    def plan(self, table, pass_index, num_passes, seed, '
@@ -102,7 +102,7 @@ def test_a_policy_registered_from_custom_imports_trains(tmp_path):
         '        keep = torch.arange(pass_index % 2, len(table), 2)\n'
         '        weights = torch.zeros(len(table))\n'
         '        weights[keep] = 2.0\n'
-        '        return EpochPlan(pass_index, keep, weights, '
+        '        return PassPlan(pass_index, keep, weights, '
         'torch.empty(0), False)\n')
     sys.path.insert(0, str(tmp_path))
     try:
@@ -193,10 +193,10 @@ def test_run_length_estimate_counts_setas_shortened_annealing(tmp_path):
     runner.train()
     final = runner.iter
     hook = get_hook(runner, 'InfoBatchHook')
-    full_pass = hook.driver.full_pass_len
+    full_pass = hook.training.driver.geometry.full_pass_len
     # from the first annealing pass (epoch 5 of 8) on, SeTa still trains a
     # subset: the estimate extrapolates the shortened pass, not full passes
-    assert hook.driver.shortened_passes == 8
+    assert hook.training.driver.shortened_passes == 8
     for estimate in probe.estimates[4:]:
         assert abs(estimate - final) < full_pass // 2, (probe.estimates,
                                                         final)

@@ -9,7 +9,7 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import HOOKS, OPTIM_WRAPPERS
 from mmengine.runner import Runner
 
-from mmib.datasets import DigitsDataset
+from mmib_kit.datasets import DigitsDataset
 
 
 @OPTIM_WRAPPERS.register_module(force=True)
@@ -42,9 +42,9 @@ def test_bf16_autocast_keeps_float32_scores_and_the_model_loss(work_dir):
         torch.tensor([r['loss'] for r in b]),
         torch.tensor([r['loss'] for r in a]), rtol=1e-3, atol=1e-4)
     hook = get_hook(run(pruned), 'InfoBatchHook')
-    assert hook.run.table.scores.dtype == torch.float32
-    assert bool(torch.isfinite(hook.run.table.scores).all())
-    assert hook.run.table.scores.unique().numel() > 200  # bf16 has ~256 levels
+    assert hook.training.run.table.scores.dtype == torch.float32
+    assert bool(torch.isfinite(hook.training.run.table.scores).all())
+    assert hook.training.run.table.scores.unique().numel() > 200  # bf16 has ~256 levels
     assert hook.savings()['saved_samples'] > 0
 
 

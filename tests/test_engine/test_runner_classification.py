@@ -6,7 +6,7 @@ import pytest
 import torch
 from conftest import demo_config, get_hook, run, state_dicts_close
 
-from mmib.core import BatchLayout, PruningPolicy, ScoreTable, expected_num_kept
+from mmib.core import BatchLayout, PruningSettings, ScoreTable, expected_num_kept
 from mmib.datasets import InfoBatchDataset, InfoBatchSampler
 
 
@@ -30,7 +30,7 @@ def test_ratio_zero_changes_nothing(work_dir):
     assert isinstance(ratio0.train_dataloader.dataset, InfoBatchDataset)
     assert isinstance(ratio0.train_dataloader.sampler, InfoBatchSampler)
     hook = get_hook(ratio0, 'InfoBatchHook')
-    assert bool(hook.run.table.seen.all())
+    assert bool(hook.training.run.table.seen.all())
     assert hook.savings()['saved_samples'] == 0
 
 
@@ -51,14 +51,14 @@ def test_ratio_half_trains_exactly_the_plan(work_dir):
     # epoch 1: every sample once, weight 1 -> the per-sample losses
     first = [r for r in records if r['epoch'] == 0]
     assert sorted(i for r in first for i in r['indices']) == list(range(n))
-    losses = hook.run.table.scores.clone()
+    losses = hook.training.run.table.scores.clone()
     below = losses < losses.mean()
     assert 0 < int(below.sum()) < n
 
     table = ScoreTable(n)
     table.update(torch.arange(n), losses)
     kept_per_epoch = expected_num_kept(
-        table, PruningPolicy(ratios=(0.5, )), layout=BatchLayout(8))
+        table, PruningSettings(ratios=(0.5, )), layout=BatchLayout(8))
     assert kept_per_epoch in (n - int(below.sum()) // 2,
                               n - int(below.sum()) // 2 + 1)
 
@@ -142,11 +142,11 @@ def test_checkpoint_carries_the_scores_and_resume_restores_them(work_dir):
     resumed = run(cfg)
     resumed_hook = get_hook(resumed, 'InfoBatchHook')
     assert resumed.epoch == 3
-    assert not resumed_hook.run.plan.annealing
-    assert resumed_hook.run.plan.num_kept < 256
-    assert torch.equal(resumed_hook.run.plan.kept_indices,
-                       hook.run.plan.kept_indices)
-    assert resumed_hook.run.ledger.passes_done == 3
+    assert not resumed_hook.training.run.plan.annealing
+    assert resumed_hook.training.run.plan.num_kept < 256
+    assert torch.equal(resumed_hook.training.run.plan.kept_indices,
+                       hook.training.run.plan.kept_indices)
+    assert resumed_hook.training.run.ledger.passes_done == 3
     assert resumed_hook.savings() == hook.savings()
 
 
@@ -162,7 +162,7 @@ def test_worker_processes_load_only_the_kept_samples(work_dir):
     hook = get_hook(runner, 'InfoBatchHook')
     last_epoch = sorted(i for r in records if r['epoch'] == 2
                         for i in r['indices'])
-    assert last_epoch == hook.run.plan.kept_indices.tolist()
+    assert last_epoch == hook.training.run.plan.kept_indices.tolist()
     assert len(last_epoch) < 160
     first_epoch = [i for r in records if r['epoch'] == 0
                    for i in r['indices']]
@@ -182,7 +182,7 @@ def test_val_and_test_runs_leave_the_hook_idle(work_dir):
     metrics = runner.val()
     assert 'accuracy/top1' in metrics
     hook = get_hook(runner, 'InfoBatchHook')
-    assert hook.run is None and hook.recorder is None
+    assert hook.training is None
 
 
 @pytest.mark.parametrize('loss', [
@@ -233,8 +233,8 @@ def test_concat_dataset_scores_per_global_index(work_dir):
     assert losses[1] == pytest.approx(losses[0], rel=1e-6, abs=1e-6)
     pruned = run(config('pruned', dict(ratio=0.5, delta=1.0)))
     hook = get_hook(pruned, 'InfoBatchHook')
-    assert len(hook.run.table) == 160
-    assert bool(hook.run.table.seen.all())  # both parts scored
-    assert hook.run.plan.kept_indices.max() >= 96  # the second part prunes too
-    assert hook.run.plan.num_kept < 160
+    assert len(hook.training.run.table) == 160
+    assert bool(hook.training.run.table.seen.all())  # both parts scored
+    assert hook.training.run.plan.kept_indices.max() >= 96  # the second part prunes too
+    assert hook.training.run.plan.num_kept < 160
     assert hook.savings()['saved_samples'] > 0

@@ -8,7 +8,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from conftest import run_command
 
-from mmib.datasets.tiny_ade20k import write_tiny_ade20k
+from mmib_kit.datasets.tiny_ade20k import write_tiny_ade20k
 
 TINY = osp.join(REPO, 'configs', 'segmentation',
                 'upernet_r18-tiny_tiny-ade20k_full.py')

@@ -8,7 +8,7 @@ from conftest import REPO, get_hook, run
 from mmengine.config import Config
 from conftest import run_command
 
-from mmib.core import BatchLayout, PruningPolicy, ScoreTable, expected_num_kept
+from mmib.core import BatchLayout, PruningSettings, ScoreTable, expected_num_kept
 
 TINY_MAE = osp.join(REPO, 'configs', 'selfsup',
                     'mae_vit-tiny-p8_photo-tiles_full.py')
@@ -40,7 +40,7 @@ def test_tiny_mae_through_train_py(tmp_path):
     passes = probe['epochs']
     n, batch = 256, 32
     assert len(passes) == 6
-    policy = PruningPolicy(ratios=(0.5, ))
+    policy = PruningSettings(ratios=(0.5, ))
     for p, record in enumerate(passes):
         kept = record['kept']
         assert sorted(record['trained']) == kept.tolist()
@@ -88,7 +88,7 @@ def test_score_momentum_option_runs(work_dir):
     runner = run(mae_config(work_dir, infobatch=dict(ratio=0.5, delta=1.0,
                                                      score_momentum=0.5)))
     hook = get_hook(runner, 'InfoBatchHook')
-    assert hook.run.table.momentum == 0.5
+    assert hook.training.run.table.momentum == 0.5
     assert hook.savings()['saved_samples'] > 0
 
 
@@ -128,8 +128,8 @@ def test_simmim_runs_with_per_sample_scores(work_dir):
         torch.tensor([r['loss'] for r in b]),
         torch.tensor([r['loss'] for r in a]), rtol=1e-5, atol=1e-6)
     hook = get_hook(pruned, 'InfoBatchHook')
-    assert hook.recorder.module_names == ['head.loss_module']
-    assert bool(hook.run.table.seen.all())
-    assert bool(torch.isfinite(hook.run.table.scores).all())
-    assert hook.run.table.scores.unique().numel() > 64
+    assert hook.training.recorder.module_names == ['head.loss_module']
+    assert bool(hook.training.run.table.seen.all())
+    assert bool(torch.isfinite(hook.training.run.table.scores).all())
+    assert hook.training.run.table.scores.unique().numel() > 64
     assert hook.savings()['saved_samples'] > 0

@@ -33,11 +33,11 @@ OLDER_STACK = [
 IN_VENV_TESTS = [
     'tests/test_engine/test_runner_classification.py::'
     'test_ratio_zero_changes_nothing',
-    'tests/test_engine/test_iteration_loop.py::'
+    'tests/test_engine/test_loop/test_iteration_loop.py::'
     'test_ratio_zero_matches_the_plain_infinite_sampler_run',
     'tests/test_engine/test_segmentation.py::'
     'test_ratio_zero_equals_plain_mmseg_and_schedule_is_covered',
-    'tests/test_engine/test_compat.py',
+    'tests/test_package/test_compat.py',
 ]
 
 pytestmark = pytest.mark.install
@@ -142,7 +142,7 @@ def test_install_changes_nothing_else_and_trains_there(venv, wheel):
 
 
 def test_a_config_basing_on_an_mmib_config_by_scope_trains(venv, wheel,
-                                                          tmp_path):
+                                                           tmp_path):
     python = osp.join(venv, 'bin', 'python')
     sh([python, '-m', 'pip', 'install', '-q', '--no-deps', wheel])
     config = tmp_path / 'my_resnet18_infobatch.py'

@@ -88,11 +88,11 @@ def test_resnet50_rsb_a2_repeat_aug_sampler(tmp_path):
     pruned = run(shrink(relpath, str(tmp_path / 'again'), model,
                         dict(ratio=0.5, delta=1.0)))
     hook = get_hook(pruned, 'InfoBatchHook')
-    assert hook.sampler.num_repeats == 3
+    assert hook.training.driver.sampler.num_repeats == 3
     records = get_hook(pruned, 'RecordingHook').records
     last_pass = [i for r in records if r['epoch'] == EPOCHS - 1
                  for i in r['indices']]
-    kept = set(hook.run.plan.kept_indices.tolist())
+    kept = set(hook.training.run.plan.kept_indices.tolist())
     assert set(last_pass) <= kept
     counts = torch.bincount(torch.tensor(last_pass))
     assert int(counts.max()) == 3  # each kept sample up to 3 times

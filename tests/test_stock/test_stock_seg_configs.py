@@ -17,7 +17,7 @@ import torch
 from conftest import REPO, get_hook, run
 from mmengine.config import Config
 
-from mmib.datasets.tiny_ade20k import write_tiny_ade20k
+from mmib_kit.datasets.tiny_ade20k import write_tiny_ade20k
 
 STOCK = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs')
 TINY = osp.join(REPO, 'configs', 'segmentation',
@@ -176,8 +176,8 @@ def test_unet_ce_dice_with_its_repeat_dataset(tiny_ade20k, tmp_path):
              auxiliary_head=dict(in_channels=16, channels=8,
                                  num_classes=150)),
         tmp_path, tiny_ade20k, same_order=False)
-    assert len(hook.run.table) == 40  # the tiny set, not 40000 copies
-    names = hook.recorder.module_names
+    assert len(hook.training.run.table) == 40  # the tiny set, not 40000 copies
+    names = hook.training.recorder.module_names
     assert any('loss_decode.1' in n for n in names), names  # the Dice loss
 
 
@@ -192,8 +192,8 @@ def test_pspnet_voc12aug_concat_dataset(tiny_ade20k, tmp_path):
              auxiliary_head=dict(in_channels=64, channels=16,
                                  num_classes=150)),
         tmp_path, tiny_ade20k)
-    assert len(hook.run.table) == 80  # both parts, global indices
-    seen = hook.run.table.seen.reshape(2, 40).sum(1)
+    assert len(hook.training.run.table) == 80  # both parts, global indices
+    seen = hook.training.run.table.seen.reshape(2, 40).sum(1)
     assert bool((seen >= 35).all())  # all but tiles with no valid pixel
 
 
@@ -234,7 +234,7 @@ def test_ocrnet_hr18s_cascade_heads(tiny_ade20k, tmp_path):
                  '1': dict(in_channels=[4, 8, 16, 32], channels=16,
                            ocr_channels=8)
              }), tmp_path, tiny_ade20k)
-    assert len(hook.recorder.module_names) == 2  # both cascade stages
+    assert len(hook.training.recorder.module_names) == 2  # both cascade stages
 
 
 def test_ddrnet_ohem_cross_entropy(tiny_ade20k, tmp_path):
@@ -257,7 +257,7 @@ def test_ddrnet_ohem_cross_entropy(tiny_ade20k, tmp_path):
         dict(backbone=dict(channels=8, ppm_channels=16, init_cfg=None),
              decode_head=dict(in_channels=32, channels=16, num_classes=150,
                               loss_decode=losses)), tmp_path, tiny_ade20k)
-    assert [type(a).__name__ for a in hook.recorder.adapters
+    assert [type(a).__name__ for a in hook.training.recorder.adapters
             ] == ['OhemCrossEntropyAdapter'] * 2
 
 
@@ -277,7 +277,7 @@ def test_pspnet_lovasz_per_image(tiny_ade20k_no_blank, tmp_path):
                                   reduction='mean', loss_weight=1.0)),
              auxiliary_head=dict(in_channels=64, channels=16)),
         tmp_path, tiny_ade20k_no_blank, whole_tiles=True)
-    assert [type(a).__name__ for a in hook.recorder.adapters
+    assert [type(a).__name__ for a in hook.training.recorder.adapters
             ] == ['LovaszAdapter', 'ReductionAdapter']
 
 
@@ -328,4 +328,4 @@ def test_deeplabv3plus_with_the_ohem_pixel_sampler(tiny_ade20k, tmp_path):
                                  num_classes=150)),
         tmp_path, tiny_ade20k)
     assert hook.savings()['saved_samples'] > 0
-    assert not hook.recorder.unsplittable
+    assert not hook.training.recorder.unsplittable

@@ -81,10 +81,10 @@ def check_stock(relpath: str, model: dict, tmp_path, adapter: str) -> None:
         shrink(relpath, str(tmp_path / 'r5'), model,
                dict(ratio=0.5, delta=1.0)))
     hook = get_hook(pruned, 'InfoBatchHook')
-    assert [type(a).__name__ for a in hook.recorder.adapters] == [adapter]
-    assert not hook.recorder.unsplittable
-    assert bool(hook.run.table.seen.all())
-    assert hook.run.table.scores.unique().numel() > 32  # per sample, not batch
+    assert [type(a).__name__ for a in hook.training.recorder.adapters] == [adapter]
+    assert not hook.training.recorder.unsplittable
+    assert bool(hook.training.run.table.seen.all())
+    assert hook.training.run.table.scores.unique().numel() > 32  # per sample, not batch
     assert hook.savings()['saved_samples'] > 0
 
 

@@ -14,7 +14,7 @@ sys.path.insert(0, osp.join(REPO, 'tools', 'analysis'))
 import compare_runs  # noqa: E402
 import plot_infobatch  # noqa: E402
 
-from mmib.analysis.runs import run_summary  # noqa: E402
+from mmib_kit.analysis.runs import run_summary  # noqa: E402
 
 
 @pytest.fixture(scope='module')
@@ -172,8 +172,8 @@ def test_run_summary_counts_what_the_run_trained_not_its_last_log(tmp_path):
     ('[1, 2]', 'a list, not a row'),
 ])
 def test_logged_rows_that_mmengine_never_writes_are_named(tmp_path, line,
-                                                           why):
-    from mmib.analysis.runs import RunDataError, read_scalars
+                                                          why):
+    from mmib_kit.analysis.runs import RunDataError, read_scalars
     folder = tmp_path / 'run' / '20260101_000000' / 'vis_data'
     folder.mkdir(parents=True)
     (folder / 'scalars.json').write_text('{"step": 1, "loss": 2.0}\n' + line +
@@ -181,3 +181,28 @@ def test_logged_rows_that_mmengine_never_writes_are_named(tmp_path, line,
     with pytest.raises(RunDataError, match=why) as error:
         read_scalars(str(tmp_path / 'run'))
     assert 'scalars.json, line 2' in str(error.value)
+
+
+def test_a_benchmark_result_counts_only_for_the_work_dir_it_records(
+        tmp_path):
+    from mmib_kit.analysis.runs import RunDataError
+    run_dir = tmp_path / 'infobatch_t40_seed0'
+    run_dir.mkdir()
+    own = _fake_run(str(run_dir), 'attempt1', 89.0, [60, 120], [0.5, 0.5])
+    sibling = _fake_run(str(run_dir), 'attempt0', 80.0, [60, 140],
+                        [0.5, 0.5])
+    result = dict(samples=999, iters=7, train_seconds=3.0, work_dir=own)
+    (run_dir / 'result.json').write_text(json.dumps(result))
+    mine = run_summary(own)
+    assert (mine['samples'], mine['name']) == (999, 'infobatch_t40_seed0')
+    other = run_summary(sibling)  # not renamed, its own counts
+    assert (other['samples'], other['name']) == (140, 'attempt0')
+    for bad, why in ((dict(result, samples=-5), "'samples' = -5"),
+                     (dict(result, iters=10**20), "'iters' = 1000"),
+                     (dict(result, train_seconds='x'), 'train_seconds = x')):
+        (run_dir / 'result.json').write_text(json.dumps(bad))
+        with pytest.raises(RunDataError, match=why):
+            run_summary(own)
+    (run_dir / 'result.json').write_text('{"samples": NaN}')
+    with pytest.raises(RunDataError, match='NaN is not a finite number'):
+        run_summary(own)

@@ -56,8 +56,8 @@ def test_a_schedule_of_another_recipe_is_refused_by_name(tmp_path):
 @pytest.mark.fashion_mnist
 @needs_fashion_mnist
 def test_seg_recipe_arms_train_iteration_based_at_the_target(tmp_path):
-    from mmib.bench.harness import ARMS, Arm, Schedule, run_arms
-    from mmib.datasets.fashion_mnist_seg import write_fashion_mnist_seg
+    from mmib_kit.bench.harness import ARMS, Arm, Schedule, run_arms
+    from mmib_kit.datasets.fashion_mnist_seg import write_fashion_mnist_seg
 
     sys.path.insert(0, osp.dirname(ARMS_PY))
     import arms as arms_tool  # the tool's recipe table
@@ -101,7 +101,7 @@ def test_deepcnn_recipe_trains_six_convolutions_with_infobatch(tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from mmib.bench.harness import Schedule
+    from mmib_kit.bench.harness import Schedule
 
     sys.path.insert(0, osp.dirname(ARMS_PY))
     import arms as arms_tool

@@ -11,8 +11,8 @@ import pytest
 from conftest import REPO, needs_fashion_mnist
 from mmengine.config import Config
 
-from mmib.bench import Schedule
-from mmib.bench.harness import run_arms
+from mmib_kit.bench import Schedule
+from mmib_kit.bench.harness import run_arms
 
 FASHION = osp.join(REPO, 'configs', 'fashion_mnist',
                    'smallcnn_fashion-mnist-4k_full.py')

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from conftest import REPO
-from mmib.datasets.tiny_ade20k import write_tiny_ade20k
+from mmib_kit.datasets.tiny_ade20k import write_tiny_ade20k
 
 
 def package_train_py(package: str) -> str:

@@ -24,8 +24,8 @@ import numpy as np
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from mmib.analysis.runs import group_runs, run_summary  # noqa: E402
-from mmib.analysis.stats import describe  # noqa: E402
+from mmib_kit.analysis.runs import group_runs, run_summary  # noqa: E402
+from mmib_kit.analysis.stats import describe  # noqa: E402
 
 
 def comparison_table(summaries: List[dict]) -> str:

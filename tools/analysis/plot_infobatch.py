@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 sys.path.insert(0, osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))))
 
-from mmib.analysis.runs import read_scalars  # noqa: E402
+from mmib_kit.analysis.runs import read_scalars  # noqa: E402
 
 PREFIX = 'infobatch/'
 

@@ -54,8 +54,8 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 
 import mmib  # noqa: E402,F401
-from mmib.bench import ARMS, Schedule, run_arms, schedule_report  # noqa: E402
-from mmib.bench.harness import load_result  # noqa: E402
+from mmib_kit.bench import ARMS, Schedule, run_arms, schedule_report  # noqa: E402
+from mmib_kit.bench.harness import load_result  # noqa: E402
 
 
 @dataclass(frozen=True)

@@ -51,8 +51,8 @@ from mmengine.hooks import Hook  # noqa: E402
 from mmengine.registry import HOOKS, RUNNERS  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
-from mmib.bench import ARMS, Schedule, run_arms  # noqa: E402
-from mmib.bench.harness import Arm  # noqa: E402
+from mmib_kit.bench import ARMS, Schedule, run_arms  # noqa: E402
+from mmib_kit.bench.harness import Arm  # noqa: E402
 
 STOCK_MAE = 'mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py'
 TINY_MAE = osp.join(REPO, 'configs', 'selfsup',
@@ -129,13 +129,13 @@ def part_amp(out: str, tiny: bool) -> dict:
         row['skipped_steps'] = sum(b < a for a, b in zip(scales, scales[1:]))
         if infobatch is not None:
             ib = hook(runner, 'InfoBatchHook')
-            seen = ib.run.table.seen
+            seen = ib.training.run.table.seen
             row['scores_finite'] = bool(
-                torch.isfinite(ib.run.table.scores[seen]).all())
+                torch.isfinite(ib.training.run.table.scores[seen]).all())
             row['saved_samples'] = ib.savings()['saved_samples']
         runs[name] = row
     plain, zero = (torch.tensor(runs[k]['losses']) for k in ('plain',
-                                                              'ratio0'))
+                                                             'ratio0'))
     return dict(
         precision='fp16 AMP (dynamic loss scale)'
         if amp_available() else 'fp32 (no CUDA: AmpOptimWrapper skipped)',

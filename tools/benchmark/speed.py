@@ -2,7 +2,7 @@
 
 Measures what InfoBatch adds to a training run:
 
-1. the prune step (``plan_epoch``: threshold, random draw, weights) once per
+1. the prune step (``plan_pass``: threshold, random draw, weights) once per
    epoch, for CIFAR (50k samples) and ImageNet (1.28M) sized score tables;
 2. the per-iteration score update (``ScoreTable.update``) for a batch;
 3. the memory of the per-sample state (scores, seen-mask, weights, kept
@@ -38,7 +38,7 @@ import torch
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, REPO)
 import mmib  # noqa: E402,F401
-from mmib.core import PruningPolicy, ScoreTable, plan_epoch  # noqa: E402
+from mmib.core import PruningSettings, ScoreTable, plan_pass  # noqa: E402
 
 
 def median_ms(fn: Callable[[], object], repeats: int = 7) -> float:
@@ -56,15 +56,15 @@ def core_rows() -> List[str]:
     for name, n in (('CIFAR (50k)', 50_000), ('ImageNet (1.28M)', 1_281_167)):
         table = ScoreTable(n)
         table.update(torch.arange(n), torch.rand(n))
-        mean = PruningPolicy(ratios=(0.5, ))
-        quantile = PruningPolicy(
+        mean = PruningSettings(ratios=(0.5, ))
+        quantile = PruningSettings(
             ratios=(0.75, 0.5), threshold='quantile', quantiles=(0.2, 0.85))
-        t_mean = median_ms(lambda: plan_epoch(table, mean, 1, 100, seed=0))
-        t_q = median_ms(lambda: plan_epoch(table, quantile, 1, 100, seed=0))
+        t_mean = median_ms(lambda: plan_pass(table, mean, 1, 100, seed=0))
+        t_q = median_ms(lambda: plan_pass(table, quantile, 1, 100, seed=0))
         indices = torch.randint(0, n, (256, ))
         losses = torch.rand(256)
         t_upd = median_ms(lambda: table.update(indices, losses), 50) * 1000
-        plan = plan_epoch(table, mean, 1, 100, seed=0)
+        plan = plan_pass(table, mean, 1, 100, seed=0)
         state_bytes = (table.scores.nbytes + table.seen.nbytes +
                        plan.weights.nbytes + plan.kept_indices.nbytes)
         rows.append(f'| {name} | {t_mean:.1f} | {t_q:.1f} | {t_upd:.0f} '

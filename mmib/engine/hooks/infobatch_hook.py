@@ -1,41 +1,24 @@
 """``InfoBatchHook``: InfoBatch's unbiased dynamic data pruning in MMEngine.
 
-The hook routes MMEngine's events to parts with one job each: the maths of
-:mod:`mmib.core` (scores, pass planner, clock, ledger, snapshot, log text),
-and in :mod:`mmib.engine` the pass driver, the training run (its state and
-step bookkeeping), loss adapters and coverage check, checkpoint in/out,
-resume plan and savings log.
+The hook only routes MMEngine's events: its options are one checked value
+(:class:`~mmib.core.InfoBatchOptions`), a resumed checkpoint is decoded by
+:mod:`mmib.checkpoint`, and everything of a training run is owned by one
+:class:`~mmib.engine.run.PrunedTraining`, built at ``before_train``.
 """
 import logging
 from typing import Optional, Sequence, Union
 
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.model import is_model_wrapper
 from mmengine.registry import HOOKS
-from mmengine.utils.dl_utils import has_batch_norm
 
-from ...core import (PassClock, PassPlanner, PruningPolicy, SavingsLedger,
-                     ScoreTable, check_scores)
-from ...core.describe import describe_pass, describe_run, describe_savings
-from ...core.settings import run_settings
-from ...core.validation import check_seed
-from ..checkpoint_io import CHECKPOINT_KEY, read_checkpoint, write_checkpoint
-from ..checkpoint_safety import ScopedCheckpointTrust
-from ..coverage import LossCoverageCheck
-from ..loss_adapters import PerSampleLossRecorder
-from ..mmengine_fields import is_resuming
-from ..pass_driver import PassDriver, build_pass_driver
-from ..resume import plan_resume
-from ..rng_state import capture_rng, restore_torch_rng
-from ..savings_log import SavingsLog
-from ..step_gather import batch_sample_indices
-from ..strategies import check_strategy
-from ..training_run import TrainingRun
+from ...checkpoint import (ScopedCheckpointTrust, check_resume_fields,
+                           read_checkpoint, write_checkpoint)
+from ...core import InfoBatchOptions, SavingsLedger
+from ...mmengine_fields import is_resuming
+from ..run import PrunedTraining
 
 DATA_BATCH = Optional[Union[dict, tuple, list]]
-
-__all__ = ['InfoBatchHook', 'batch_sample_indices', 'CHECKPOINT_KEY']
 
 
 @HOOKS.register_module()
@@ -71,8 +54,9 @@ class InfoBatchHook(Hook):
         rescale (bool): Whether kept low-score samples get the weight
             ``1 / (1 - ratio)``. Defaults to True.
         policy (str): A policy of :data:`mmib.core.POLICIES`:
-            ``'infobatch'``, ``'random'``, ``'seta'``, ``'soft_random'`` or
-            a user's (:func:`mmib.core.register_policy`).
+            ``'infobatch'``, ``'random'``, ``'seta'``, ``'soft_random'``,
+            ``'orderdp'``, ``'repb'`` or a user's
+            (:func:`mmib.core.register_policy`).
             Defaults to ``'infobatch'``.
         unweighted_losses (Sequence[str]): Loss terms allowed to stay
             unweighted (any other stops training at the first step).
@@ -107,43 +91,22 @@ class InfoBatchHook(Hook):
                  policy_options: Optional[dict] = None,
                  target_saving: Optional[float] = None,
                  scores: str = 'sample') -> None:
-        self.planner = PassPlanner.from_options(
-            ratio, delta, threshold, quantiles, rescale, policy,
-            policy_options, target_saving)
-        if self.planner.weight_warning is not None:
-            print_log(self.planner.weight_warning, logger='current',
+        self.options = InfoBatchOptions(
+            ratio=ratio, delta=delta, threshold=threshold,
+            quantiles=quantiles, score_momentum=score_momentum, seed=seed,
+            rescale=rescale, policy=policy,
+            unweighted_losses=unweighted_losses,
+            policy_options=policy_options, target_saving=target_saving,
+            scores=scores)
+        if self.options.weight_warning is not None:
+            print_log(self.options.weight_warning, logger='current',
                       level=logging.WARNING)
-        self.batch_scores, self.score_momentum = check_scores(
-            scores, score_momentum)
-        # what a checkpoint records, to name a setting changed on resume
-        self.settings = run_settings(
-            policy=policy, ratio=ratio, delta=delta, threshold=threshold,
-            quantiles=quantiles, rescale=rescale, scores=scores,
-            score_momentum=self.score_momentum,
-            policy_options=policy_options, target_saving=target_saving)
-        self.seed = check_seed(seed)
-        self.coverage = LossCoverageCheck(unweighted_losses)
         self.trust = ScopedCheckpointTrust()
-        self.savings_log = SavingsLog()
-        # made at before_train, for the runner's loop, loader and model
-        self.driver: Optional[PassDriver] = None
-        self.run: Optional[TrainingRun] = None
-        self.recorder: Optional[PerSampleLossRecorder] = None
-        self.avoid_batch_of_one = False
         # checkpoint['infobatch'] of a resume, from load to before_train
         self.resumed_state: Optional[dict] = None
+        # the current train(), from before_train on
+        self.training: Optional[PrunedTraining] = None
 
-    @property
-    def pruning(self) -> PruningPolicy:
-        """Ratios, ``delta``, thresholds and ``rescale`` of the run."""
-        return self.planner.policy.pruning
-
-    @property
-    def sampler(self):
-        """The training loader's :class:`~mmib.datasets.InfoBatchSampler`."""
-        return self.driver.sampler if self.driver else None
-
-    # -- set-up ------------------------------------------------------------
     def before_run(self, runner) -> None:
         """Let the runner's own checkpoint load read MMEngine's format
         through mmib's stand-ins (:class:`ScopedCheckpointTrust`: it closes
@@ -158,167 +121,71 @@ class InfoBatchHook(Hook):
             runner (Runner): The runner.
             checkpoint (dict): The loaded checkpoint.
         """
-        self.resumed_state = read_checkpoint(checkpoint, is_resuming(runner),
+        resuming = is_resuming(runner)
+        if resuming:  # MMEngine's part, before the runner reads it
+            check_resume_fields(checkpoint, runner)
+        self.resumed_state = read_checkpoint(checkpoint, resuming,
                                              runner.logger.info)
 
     def before_train(self, runner) -> None:
-        """Rebuild the loader, hook the loss modules, restore a resumed
-        state (after the runner's load: ``before_run`` is too early, and
-        ``runner.val()``/``test()`` call it too).
+        """Build the run (loader, loss hooks, restored state): after the
+        runner's load (``before_run`` is too early, and ``runner.val()`` /
+        ``test()`` call it too).
 
         Args:
             runner (Runner): The runner of the training process.
         """
         self.trust.exit()
-        check_strategy(getattr(runner, 'strategy', None))
-        self.driver = driver = build_pass_driver(runner, self.planner.policy,
-                                                 runner.logger.info)
-        table = ScoreTable(driver.num_samples, self.score_momentum,
-                           from_zero=self.batch_scores)
-        self.planner.check_run(driver.num_passes,
-                               getattr(driver.sampler, 'num_repeats', 1))
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        # a one-sample last batch only breaks BatchNorm: keep the pruned
-        # counts exact (and independent of the batch layout) without it
-        self.avoid_batch_of_one = has_batch_norm(model)
-        driver.check_full_pass(self.avoid_batch_of_one)
-        if self.seed is None:
-            # the sampler's seed is the same on every rank, where the
-            # runner's differs with randomness.diff_rank_seed=True
-            self.seed = driver.sampler.seed
-        self._release_model()  # a second train(): the hooks of the first
-        self.recorder = PerSampleLossRecorder(model)
-        self.coverage.attach(model, self.recorder, runner.logger.warning)
-        self.savings_log.attach(runner)
+        if self.training is not None:  # a second train()
+            self.training.release_model()
         state, self.resumed_state = self.resumed_state, None
-        self.run = run = TrainingRun(table, *plan_resume(
-            state, table, PassClock(), SavingsLedger(), driver, runner,
-            self.pruning.ratios, runner.logger.warning, self.settings),
-            batch_scores=self.batch_scores)
-        driver.install(runner, lambda p: self._start_pass(p, runner),
-                       run.clock.pass_index, run.pending.loader_calls_to_skip)
-        text, warn = describe_run(
-            self.planner.policy, len(table), driver.num_passes,
-            driver.num_pruning_passes, driver.full_pass_len,
-            self.recorder.describe(),
-            self.score_momentum if self.batch_scores else None)
-        (runner.logger.warning if warn else runner.logger.info)(text)
+        self.training = PrunedTraining(runner, self.options, state)
 
-    # -- passes ------------------------------------------------------------
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's pass (epoch-based loops)."""
-        pass_index = self.driver.pass_at_epoch_start(runner)
-        if pass_index is not None:
-            self._start_pass(pass_index, runner)
+        self.training.start_epoch()
 
-    def _start_pass(self, pass_index: int, runner) -> None:
-        """Prune for pass ``pass_index`` and hand its samples to the sampler
-        (or continue / skip the pass a resumed checkpoint stood in)."""
-        driver, sampler, run = self.driver, self.driver.sampler, self.run
-        driver.check_length(len(run.table))
-        run.flush_scores()
-        skipped, plan = run.pending.enter_pass(pass_index, sampler)
-        if skipped:
-            runner.logger.info(
-                f'InfoBatch: epoch {pass_index + 1} was complete in the '
-                'checkpoint; it is not trained again.')
-            return
-        if plan is None:
-            plan = self.planner.plan(
-                run.table, pass_index, driver.num_passes,
-                driver.num_pruning_passes, run.ledger.samples_trained,
-                self.seed, driver.layout if self.avoid_batch_of_one else None,
-                driver.full_run_samples)
-            run.clock.start_pass(pass_index)
-            run.plan_settings = self.settings
-        run.plan = plan
-        sampler.set_epoch(pass_index)
-        sampler.set_kept_indices(None if plan.num_kept == plan.num_samples
-                                 else plan.kept_indices)
-        driver.start_pass(runner, run.clock, plan.num_kept < plan.num_samples)
-        runner.logger.info(
-            describe_pass(pass_index, plan, bool(run.table.seen.any()),
-                          driver.num_passes, driver.pass_len,
-                          driver.full_pass_len, run.clock.pass_iter))
-        if not run.clock.pass_iter:  # a new pass, not a resumed one
-            self.savings_log.log_pass(runner, run.table, plan, pass_index,
-                                      run.clock, run.ledger,
-                                      self.savings()['saved_samples'], driver)
-
-    # -- iterations --------------------------------------------------------
     def before_train_iter(self, runner, batch_idx: int,
                           data_batch: DATA_BATCH = None) -> None:
         """Hand the batch's weights to the loss adapters."""
-        rng = self.run.pending.take_rng_at_first_iter()
-        if rng is not None:
-            restore_torch_rng(rng)
-        self.recorder.start_step(self.run.start_step(data_batch, self.driver))
+        self.training.before_step(data_batch)
 
     def after_train_iter(self, runner, batch_idx: int,
                          data_batch: DATA_BATCH = None,
                          outputs: Optional[dict] = None) -> None:
         """Keep the batch's losses as scores; advance clock and ledger."""
-        driver, run = self.driver, self.run
-        steps = run.book_step(self.recorder.finish_step_losses(), driver)
-        if run.clock.pass_iter == driver.pass_len:
-            warning = run.end_pass()
-            if warning is not None:
-                runner.logger.warning(warning)
-            runner.logger.info(f'InfoBatch savings so far: {self.summary()}')
-        driver.after_step(runner, run.clock, steps)
-        self.savings_log.log_step(
-            runner, batch_idx, run.clock, run.ledger,
-            lambda: self.savings()['saved_samples'], driver.pass_len)
+        self.training.after_step(batch_idx)
 
-    # -- end ---------------------------------------------------------------
     def after_train(self, runner) -> None:
         """Log the savings of the whole run; leave the model as it was."""
-        self.run.flush_scores()
-        self._release_model()
-        runner.logger.info(f'InfoBatch finished: {self.summary()}')
-        warning = self.planner.shortfall(self.savings()['saved_samples'])
-        if warning is not None:
-            runner.logger.warning(warning)
+        self.training.finish()
 
     def before_val(self, runner) -> None:
         """Leave the model as it was after a training step that raised
         (validation inside training runs between steps, when nothing is
         recorded: a step still recording here never finished)."""
-        if self.recorder is not None and self.recorder.recording:
-            self._release_model()
+        if self.training is not None and self.training.recording:
+            self.training.release_model()
 
     before_test = before_val
-
-    def _release_model(self) -> None:
-        """Take the loss adapters' and the coverage check's hooks off the
-        user's model."""
-        self.coverage.remove()
-        if self.recorder is not None:
-            self.recorder.remove()
 
     def after_run(self, runner) -> None:
         """Close the checkpoint trust scope if no load happened."""
         self.trust.exit()
 
-    # -- savings and checkpoints -------------------------------------------
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Write the message hub as plain data and add the run's snapshot,
+        so the file loads with torch's default allow-list."""
+        write_checkpoint(checkpoint, None if self.training is None else
+                         self.training.snapshot())
+
     def savings(self) -> dict:
         """Forward/backward passes trained against the full-data run
         (:meth:`mmib.core.SavingsLedger.savings`)."""
-        if self.run is None:
+        if self.training is None:
             return SavingsLedger().savings(0)
-        return self.run.savings(self.sampler.total_size,
-                                self.driver.full_run_per_iter)
+        return self.training.savings()
 
     def summary(self) -> str:
         """One line on the savings (and the target, with a budget)."""
-        return (describe_savings(self.savings()) +
-                self.planner.describe_target())
-
-    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Write the message hub as plain data and add the hook's snapshot,
-        so the file loads with torch's default allow-list."""
-        snapshot = None if self.run is None else self.run.snapshot(  # training
-            self.pruning.ratios, self.driver.layout_state(),
-            capture_rng(self.driver.loader.generator), self.settings)
-        write_checkpoint(checkpoint, snapshot)
+        return '' if self.training is None else self.training.summary()

@@ -1,4 +1,5 @@
-"""Per-sample losses: one small adapter per loss family, in a registry.
+"""Per-sample losses: one small adapter per loss family, in a registry,
+and the check that every loss term of a step was weighted.
 
 See :mod:`.base` for the interface. Register your own adapter (from a
 config's ``custom_imports``) with ``@LOSS_ADAPTERS.register_module()`` on a
@@ -7,6 +8,7 @@ config's ``custom_imports``) with ``@LOSS_ADAPTERS.register_module()`` on a
 """
 from .base import (LOSS_ADAPTERS, LossAdapter, RecomputingAdapter,
                    StepRecord, per_sample_mean, reduce_loss)
+from .coverage import LossCoverageCheck
 from .recorder import PerSampleLossRecorder, adapter_classes, \
     find_loss_modules
 from .reduction import LovaszAdapter, ReductionAdapter
@@ -15,8 +17,8 @@ from .selfsup import (CosineSimilarityAdapter, PixelReconstructionAdapter,
                       SimCLRContrastiveAdapter, reconstruction_scores)
 
 __all__ = [
-    'LOSS_ADAPTERS', 'LossAdapter', 'RecomputingAdapter', 'StepRecord',
-    'PerSampleLossRecorder',
+    'LOSS_ADAPTERS', 'LossAdapter', 'LossCoverageCheck', 'RecomputingAdapter',
+    'StepRecord', 'PerSampleLossRecorder',
     'adapter_classes', 'find_loss_modules', 'ReductionAdapter',
     'LovaszAdapter', 'OhemCrossEntropyAdapter', 'CosineSimilarityAdapter',
     'PixelReconstructionAdapter', 'SimCLRContrastiveAdapter',
