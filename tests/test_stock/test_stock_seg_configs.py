@@ -284,7 +284,9 @@ def test_pspnet_lovasz_per_image(tiny_ade20k_no_blank, tmp_path):
 def test_pspnet_lovasz_batch_mode_gets_the_clear_error(tiny_ade20k,
                                                        tmp_path):
     """per_image=False has no per-image part: stopped at the first step,
-    before anything is trained; accepted (with a warning) when listed."""
+    before anything is trained, the error naming both ways out; accepted
+    (with a warning) when listed; trained with batch loss scores
+    (``scores='batch'``), which weight it by the batch's mean weight."""
     from mmengine.runner import Runner
     model = dict(
         backbone=R18,
@@ -299,6 +301,7 @@ def test_pspnet_lovasz_batch_mode_gets_the_clear_error(tiny_ade20k,
                dict(ratio=0.5)))
     with pytest.raises(RuntimeError,
                        match=r"(?s)\['decode.loss_lovasz'\].*per_image=True"
+                       r".*scores='batch'"
                        r".*unweighted_losses=\['decode.loss_lovasz'\]"):
         runner.train()
     assert runner.iter == 0
@@ -307,6 +310,12 @@ def test_pspnet_lovasz_batch_mode_gets_the_clear_error(tiny_ade20k,
                dict(ratio=0.5, delta=1.0,
                     unweighted_losses=['decode.loss_lovasz'])))
     assert get_hook(accepted, 'InfoBatchHook').savings()['saved_samples'] > 0
+    batch = get_hook(run(
+        shrink(LOVASZ, str(tmp_path / 'batch'), tiny_ade20k, model,
+               dict(ratio=0.5, delta=1.0, scores='batch'))), 'InfoBatchHook')
+    assert 'decode_head.loss_decode' in batch.training.recorder.unsplittable
+    assert batch.savings()['saved_samples'] > 0
+    assert bool(batch.training.run.table.seen.all())
 
 
 def test_deeplabv3plus_with_the_ohem_pixel_sampler(tiny_ade20k, tmp_path):

@@ -35,6 +35,8 @@ class StepRecord:
         self.weights = weights
         self.batch_size = weights.numel()
         self.scores: Optional[torch.Tensor] = None
+        # the summed value of the losses weighted as a whole batch
+        self.batch_loss = 0.0
         # the tensors returned weighted (for the coverage check)
         self.weighted: List[torch.Tensor] = []
 
@@ -48,6 +50,23 @@ class StepRecord:
         per_sample = per_sample.detach().float()
         self.scores = (per_sample if self.scores is None else
                        self.scores + per_sample)
+
+    def weight_batch(self, loss: torch.Tensor) -> torch.Tensor:
+        """A loss that has no per-sample part, weighted as batch loss
+        scores weight a batch (BLS: by the batch's mean weight), its value
+        added to every sample's score."""
+        mean = self.weights.mean() if self.batch_size else torch.ones(())
+        self.batch_loss += float(loss.detach().float().mean())
+        return self.mark_weighted(loss * mean.to(loss.device, loss.dtype))
+
+    def sample_scores(self) -> Optional[torch.Tensor]:
+        """Each sample's score: its per-sample losses plus the losses
+        weighted as a whole batch; None if neither was recorded."""
+        if self.scores is None and not self.weighted:
+            return None
+        scores = (torch.zeros(self.batch_size)
+                  if self.scores is None else self.scores)
+        return scores + self.batch_loss if self.batch_loss else scores
 
     def weights_for(self, loss: torch.Tensor) -> torch.Tensor:
         """The batch's weights, shaped to broadcast over ``loss`` (whose

@@ -66,6 +66,8 @@ class LossCoverageCheck:
                 'of the loss biases the gradient. Compute it with a loss '
                 "module that has reduction='mean'/'sum' or an adapter in "
                 'mmib.engine.LOSS_ADAPTERS (README, "Loss adapters"), or '
+                "set InfoBatchHook(scores='batch') (batch loss scores: such "
+                "a term is weighted by its batch's mean weight), or "
                 'accept the bias knowingly with InfoBatchHook('
                 f'unweighted_losses={refused}).')
         if allowed:

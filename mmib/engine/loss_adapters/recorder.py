@@ -45,14 +45,23 @@ class PerSampleLossRecorder:
     Each loss module gets the first registered adapter (by priority) that
     serves it (:data:`LOSS_ADAPTERS`).
 
+    With ``batch_fallback`` (the hook's ``scores='batch'``), a loss module
+    whose loss cannot be split per sample is weighted as a whole instead:
+    by the batch's mean weight, its value added to every sample's score, as
+    batch loss scores treat every loss (BLS: Zhou et al., CVPR 2026).
+
     Args:
         model (nn.Module): The model (unwrapped) whose loss modules to hook.
+        batch_fallback (bool): Weight unsplittable losses by the batch's
+            mean weight instead of leaving them unweighted. Defaults to
+            False.
 
     Raises:
         ValueError: If no adapter serves any module of the model.
     """
 
-    def __init__(self, model: nn.Module) -> None:
+    def __init__(self, model: nn.Module,
+                 batch_fallback: bool = False) -> None:
         found = find_loss_modules(model)
         if not found:
             seen = [
@@ -72,11 +81,17 @@ class PerSampleLossRecorder:
                 'compute it with such a module, or register an adapter for '
                 'your loss (see README, "Loss adapters").')
         self.step: Optional[StepRecord] = None
+        self.batch_fallback = batch_fallback
         self._unsplittable: Dict[str, str] = {}
         self.adapters: List[LossAdapter] = [
             cls(name, module, self) for name, module, cls in found
         ]
         self._handles = [h for a in self.adapters for h in a.attach()]
+        if batch_fallback:  # after the adapters' hooks: sees their output
+            self._handles += [
+                a.module.register_forward_hook(self._batch_weighting(a.name))
+                for a in self.adapters
+            ]
 
     @property
     def recording(self) -> bool:
@@ -125,7 +140,7 @@ class PerSampleLossRecorder:
             could be split per sample.
         """
         step, self.step = self.step, None
-        return None if step is None else step.scores
+        return None if step is None else step.sample_scores()
 
     def finish_step_losses(self) -> torch.Tensor:
         """:meth:`finish_step`, for a step that must have been scored.
@@ -176,13 +191,31 @@ class PerSampleLossRecorder:
         return dict(self._unsplittable)
 
     def note_unsplittable(self, name: str, why: str) -> None:
-        """Name a loss module whose loss stays unweighted, once."""
+        """Name a loss module whose loss cannot be split per sample, once."""
         if name not in self._unsplittable:
             self._unsplittable[name] = why
-            print_log(
-                f'InfoBatch: loss module `{name}` {why}; its loss is kept '
-                'as it is (not weighted, not part of the scores).',
-                logger='current')
+            then = ("with scores='batch' its loss is weighted by the batch's "
+                    'mean weight and its value scores every sample of the '
+                    'batch (batch loss scores)' if self.batch_fallback else
+                    'its loss is kept as it is (not weighted, not part of '
+                    "the scores; scores='batch' would weight it as a whole)")
+            print_log(f'InfoBatch: loss module `{name}` {why}; {then}.',
+                      logger='current')
+
+    def _batch_weighting(self, name: str):
+        """The forward hook that weights module ``name``'s loss as a whole
+        when it could not be split (see ``batch_fallback``)."""
+
+        def hook(module, args, output):
+            step = self.step
+            if (step is None or name not in self._unsplittable
+                    or not isinstance(output, torch.Tensor)
+                    or not output.is_floating_point()
+                    or any(output is t for t in step.weighted)):
+                return None
+            return step.weight_batch(output)
+
+        return hook
 
 
 def _reaches(node, targets: set) -> bool:

@@ -20,7 +20,8 @@ class StepScores:
 
     With batch scores (BLS: Zhou et al., "Batch Loss Score for Dynamic Data
     Pruning", CVPR 2026; the authors' code ``mrazhou/BLS``) every sample of
-    a rank's batch is scored with the batch's mean loss, and weighted with
+    a rank's batch is scored with the batch's mean loss (over the samples
+    that have one: an image without a valid pixel has none), and weighted with
     the batch's mean weight: the weighted loss is then the batch loss times
     the mean weight, as the authors scale it. The one all-gather of the
     step is the same.
@@ -74,7 +75,7 @@ class StepScores:
             over all ranks.
         """
         if self.batch and losses.numel():
-            losses = losses.detach().float().mean().expand(
+            losses = losses.detach().float().nanmean().expand(
                 losses.numel()).clone()
         indices, losses, padding = gather_step(self._indices, losses,
                                                self._padding, batch_size,
