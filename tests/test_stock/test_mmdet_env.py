@@ -53,27 +53,36 @@ def tiny_ade20k(tmp_path_factory) -> str:
     return root
 
 
-def probe(python: str, data_root: str, work_dir: str, hook: dict) -> dict:
-    out = sh([python, PROBE, data_root, work_dir, json.dumps(hook)],
+def probe(python: str, data_root: str, work_dir: str, hook) -> dict:
+    argument = hook if isinstance(hook, str) else json.dumps(hook)
+    out = sh([python, PROBE, data_root, work_dir, argument],
              cwd=osp.dirname(work_dir))
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_mask2former_trains_with_batch_scores(mmdet_python, tiny_ade20k,
-                                              tmp_path):
-    """Its loss rows are queries and matched masks: with per-sample scores
-    the first step stops with the terms named and ``scores='batch'`` as a
-    way out; with it the stock recipe trains and prunes."""
-    refused = probe(mmdet_python, tiny_ade20k, str(tmp_path / 'refused'),
-                    dict(ratio=0.5))
-    assert refused['iters'] == 0
-    assert "decode.loss_dice" in refused['error']
-    assert "scores='batch'" in refused['error']
-    batch = probe(mmdet_python, tiny_ade20k, str(tmp_path / 'batch'),
-                  dict(ratio=0.5, scores='batch'))
-    assert batch['error'] is None
-    assert batch['unsplittable'] == ['decode_head.loss_cls',
-                                     'decode_head.loss_dice',
-                                     'decode_head.loss_mask']
-    assert batch['seen'] == batch['num_samples'] == 40
-    assert batch['saved'] > 0
+def test_mask2former_rows_are_weighted_by_their_image(mmdet_python,
+                                                      tiny_ade20k, tmp_path):
+    """Queries and matched masks mapped to their images
+    (MaskFormerHeadAdapter): with weights 1 the loss is the model's own,
+    and every term is linear in the images' weights (each row weighted by
+    exactly its image's weight), on one batch of the stock recipe."""
+    check = probe(mmdet_python, tiny_ade20k, str(tmp_path / 'check'),
+                  '--weights')
+    assert check['adapters'][0] == 'MaskFormerHeadAdapter'
+    assert check['unsplittable'] == []
+    assert check['ones_vs_own'] <= 1e-5 * check['scale']
+    assert check['mixed_vs_linear'] <= 1e-5 * check['scale']
+    assert len(set(check['scores'])) == 4  # one score per image
+
+
+def test_mask2former_trains_with_per_image_and_batch_scores(
+        mmdet_python, tiny_ade20k, tmp_path):
+    """The stock recipe trains and prunes with per-image scores, every
+    image scored; with ``scores='batch'`` too."""
+    for scores in ('sample', 'batch'):
+        run = probe(mmdet_python, tiny_ade20k, str(tmp_path / scores),
+                    dict(ratio=0.5, scores=scores))
+        assert run['error'] is None, run
+        assert run['unsplittable'] == []
+        assert run['seen'] == run['num_samples'] == 40
+        assert run['saved'] > 0

@@ -11,6 +11,7 @@ from .base import (LOSS_ADAPTERS, LossAdapter, RecomputingAdapter,
 from .coverage import LossCoverageCheck
 from .recorder import PerSampleLossRecorder, adapter_classes, \
     find_loss_modules
+from .query_heads import MaskFormerHeadAdapter
 from .reduction import LovaszAdapter, ReductionAdapter
 from .segmentation import OhemCrossEntropyAdapter
 from .selfsup import (CosineSimilarityAdapter, PixelReconstructionAdapter,
@@ -20,7 +21,8 @@ __all__ = [
     'LOSS_ADAPTERS', 'LossAdapter', 'LossCoverageCheck', 'RecomputingAdapter',
     'StepRecord', 'PerSampleLossRecorder',
     'adapter_classes', 'find_loss_modules', 'ReductionAdapter',
-    'LovaszAdapter', 'OhemCrossEntropyAdapter', 'CosineSimilarityAdapter',
+    'LovaszAdapter', 'MaskFormerHeadAdapter', 'OhemCrossEntropyAdapter',
+    'CosineSimilarityAdapter',
     'PixelReconstructionAdapter', 'SimCLRContrastiveAdapter',
     'per_sample_mean', 'reduce_loss', 'reconstruction_scores'
 ]

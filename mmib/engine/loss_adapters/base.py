@@ -9,7 +9,7 @@ with each sample's elements multiplied by the sample's InfoBatch weight.
 With all weights 1 the returned loss is the module's own.
 """
 import inspect
-from typing import Callable, List, Optional
+from typing import Callable, Dict, List, Optional
 
 import torch
 from mmengine.registry import Registry
@@ -37,6 +37,10 @@ class StepRecord:
         self.scores: Optional[torch.Tensor] = None
         # the summed value of the losses weighted as a whole batch
         self.batch_loss = 0.0
+        # loss module name -> how many rows (or blocks of rows) of its next
+        # call each image owns, image by image; set by a head that knows it
+        # (rows that are queries or matched masks)
+        self.rows_per_image: Dict[str, torch.Tensor] = {}
         # the tensors returned weighted (for the coverage check)
         self.weighted: List[torch.Tensor] = []
 
@@ -98,6 +102,9 @@ class LossAdapter:
     """
 
     priority: int = 50
+    #: whether the loss modules inside this one get adapters of their own
+    #: (a head adapter that only tells them which image owns each row)
+    nests: bool = False
 
     def __init__(self, name: str, module: nn.Module, recorder) -> None:
         self.name = name

@@ -29,7 +29,8 @@ def find_loss_modules(
     classes = adapter_classes()
     found = []
     for name, module in model.named_modules():
-        if any(name.startswith(parent + '.') for parent, _, _ in found):
+        if any(name.startswith(parent + '.') and not cls.nests
+               for parent, _, cls in found):
             continue
         adapter = next(
             (cls for cls in classes if cls.matches(module, name, model)),

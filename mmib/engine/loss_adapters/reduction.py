@@ -32,8 +32,9 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from .base import (LOSS_ADAPTERS, LossAdapter, StepRecord, is_instance,
-                   lazy_class, per_sample_mean, reduce_loss, same_loss)
+from .base import (LOSS_ADAPTERS, LossAdapter, StepRecord, broadcast_rows,
+                   is_instance, lazy_class, per_sample_mean, reduce_loss,
+                   same_loss)
 
 REDUCTIONS = ('mean', 'sum')
 
@@ -166,14 +167,39 @@ class ReductionAdapter(LossAdapter):
              ) -> Optional[Tuple[torch.Tensor, Callable]]:
         """How the element-wise loss's rows map to the batch's samples.
 
+        Rows that are the batch map one to one; other rows map through the
+        counts a head set for this module
+        (:attr:`StepRecord.rows_per_image`: e.g. each image's queries or
+        matched masks, the rows image by image, each count possibly
+        repeated a whole number of times, as points per mask): a row weighs
+        its image's weight, and an image's score is the mean over its rows
+        (0 for an image without rows: it added nothing to this loss).
+
         Returns:
             tuple or None: The weight of each row (broadcastable over
             ``output``) and a function from per-row to per-sample losses;
             None when the rows are not the batch.
         """
-        if output.shape[0] != step.batch_size:
+        counts = step.rows_per_image.pop(self.name, None)
+        rows, batch = output.shape[0], step.batch_size
+        if rows == batch and counts is None:
+            return step.weights_for(output), lambda scores: scores
+        total = 0 if counts is None else int(counts.sum())
+        if counts is None or counts.numel() != batch or total == 0 or \
+                rows % total:
             return None
-        return step.weights_for(output), lambda scores: scores
+        owners = torch.arange(batch).repeat_interleave(
+            counts * (rows // total)).to(output.device)
+
+        def to_samples(per_row: torch.Tensor) -> torch.Tensor:
+            per_row = per_row.float()
+            total = torch.zeros(batch, device=per_row.device).index_add_(
+                0, owners, torch.nan_to_num(per_row))
+            count = torch.bincount(owners, minlength=batch)
+            return (total / count.clamp(min=1)).cpu()
+
+        return (broadcast_rows(step.weights.to(output.device)[owners],
+                               output), to_samples)
 
     def score_mask(self, output: torch.Tensor, arguments: dict,
                    valid: Optional[torch.Tensor]) -> Optional[torch.Tensor]:

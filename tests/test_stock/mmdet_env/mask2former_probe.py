@@ -3,6 +3,9 @@ R-50 ADE20K config, shrunk, trains on the tiny ADE20K set with the
 InfoBatch line; prints one JSON line of what happened.
 
 Usage: python mask2former_probe.py DATA_ROOT WORK_DIR HOOK_JSON
+       python mask2former_probe.py DATA_ROOT WORK_DIR --weights
+(the second: one batch's loss terms under chosen weights, through the loss
+adapters, against the model's own loss)
 """
 import json
 import os.path as osp
@@ -64,9 +67,54 @@ def shrunk(data_root: str, work_dir: str, hook: dict) -> Config:
     return cfg
 
 
+def weighted_terms(model, batch, recorder, weights) -> dict:
+    """The loss terms of one forward with ``weights`` (None: no recorder),
+    with the same random point sampling every time."""
+    import torch
+    torch.manual_seed(0)
+    if weights is not None:
+        recorder.start_step(torch.tensor(weights))
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    scores = recorder.finish_step() if weights is not None else None
+    terms = {k: float(v) for k, v in losses.items() if 'loss' in k}
+    return dict(terms=terms, scores=None if scores is None else
+                scores.tolist())
+
+
+def check_weights(data_root: str, work_dir: str) -> dict:
+    """Weights 1 give the model's own loss; every term is linear in the
+    images' weights, each row weighted by one image's: the terms of
+    ``w`` are ``sum_i w_i`` times those of the one-hot weights ``e_i``."""
+    from mmib.engine.loss_adapters import PerSampleLossRecorder
+    runner = Runner.from_cfg(shrunk(data_root, work_dir, dict(ratio=0.5)))
+    model = runner.model
+    model.train()
+    batch = next(iter(runner.train_dataloader))
+    recorder = PerSampleLossRecorder(model)
+    own = weighted_terms(model, batch, recorder, None)['terms']
+    ones = weighted_terms(model, batch, recorder, [1.0] * 4)
+    basis = [weighted_terms(model, batch, recorder,
+                            [float(i == j) for j in range(4)])['terms']
+             for i in range(4)]
+    w = [2.0, 0.5, 1.5, 3.0]
+    mixed = weighted_terms(model, batch, recorder, w)['terms']
+    linear = {k: sum(wi * b[k] for wi, b in zip(w, basis)) for k in own}
+    return dict(
+        adapters=[type(a).__name__ for a in recorder.adapters],
+        unsplittable=sorted(recorder.unsplittable),
+        ones_vs_own=max(abs(ones['terms'][k] - own[k]) for k in own),
+        mixed_vs_linear=max(abs(mixed[k] - linear[k]) for k in own),
+        scale=max(abs(v) for v in own.values()),
+        scores=ones['scores'])
+
+
 def main() -> None:
-    data_root, work_dir, hook = sys.argv[1], sys.argv[2], json.loads(
-        sys.argv[3])
+    data_root, work_dir = sys.argv[1], sys.argv[2]
+    if sys.argv[3] == '--weights':
+        print(json.dumps(check_weights(data_root, work_dir)))
+        return
+    hook = json.loads(sys.argv[3])
     runner = Runner.from_cfg(shrunk(data_root, work_dir, hook))
     out = dict(error=None)
     try:
