@@ -1,9 +1,10 @@
-"""Recipes that need the full mmcv (``mmcv.ops``): mmseg's Mask2Former, in a
-virtual environment built once per test run from ``../shared/wheels``'s
-mmcv 2.1.0 wheel and ``mmdet==3.3.0``; skipped where the wheel is absent
-(a user's machine)."""
+"""Recipes that need the full mmcv (``mmcv.ops``): mmseg's Mask2Former and
+mmdet's RetinaNet, Faster R-CNN and DETR, in a virtual environment built
+once per test run from ``../shared/wheels``'s mmcv 2.1.0 wheel and
+``mmdet==3.3.0``; skipped where the wheel is absent (a user's machine)."""
 import glob
 import json
+import os
 import os.path as osp
 import subprocess
 import sys
@@ -17,8 +18,7 @@ WHEELS = sorted(glob.glob(osp.join(REPO, '..', 'shared', 'wheels',
 STACK = ['torch==2.13.0', 'torchvision==0.28.0', 'mmengine==0.10.7',
          'mmdet==3.3.0', 'mmsegmentation==1.2.2', 'numpy==2.4.6',
          'setuptools==80.9.0', 'ftfy==6.3.1', 'regex==2026.11.19']
-PROBE = osp.join(REPO, 'tests', 'test_stock', 'mmdet_env',
-                 'mask2former_probe.py')
+PROBES = osp.join(REPO, 'tests', 'test_stock', 'mmdet_env')
 
 pytestmark = [
     pytest.mark.mmdet,
@@ -36,12 +36,22 @@ def sh(args, timeout=900, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope='module')
 def mmdet_python(tmp_path_factory) -> str:
-    """The python of a venv with the full mmcv, mmdet and mmib."""
-    root = str(tmp_path_factory.mktemp('mmdet_env') / 'venv')
-    sh([sys.executable, '-m', 'venv', root])
+    """The python of a venv with the full mmcv, mmdet and mmib: built once
+    per test run, shared by the pytest-xdist workers (a file lock)."""
+    from filelock import FileLock
+    shared = tmp_path_factory.getbasetemp()
+    if osp.basename(str(shared)).startswith('popen-gw'):  # an xdist worker
+        shared = shared.parent
+    root = osp.join(str(shared), 'mmdet_env', 'venv')
     python = osp.join(root, 'bin', 'python')
-    sh([python, '-m', 'pip', 'install', '-q', WHEELS[-1]] + STACK)
-    sh([python, '-m', 'pip', 'install', '-q', '--no-deps', '-e', REPO])
+    os.makedirs(osp.dirname(root), exist_ok=True)
+    with FileLock(osp.join(osp.dirname(root), 'build.lock')):
+        if not osp.exists(osp.join(osp.dirname(root), 'ready')):
+            sh([sys.executable, '-m', 'venv', '--clear', root])
+            sh([python, '-m', 'pip', 'install', '-q', WHEELS[-1]] + STACK)
+            sh([python, '-m', 'pip', 'install', '-q', '--no-deps', '-e',
+                REPO])
+            open(osp.join(osp.dirname(root), 'ready'), 'w').close()
     return python
 
 
@@ -53,36 +63,69 @@ def tiny_ade20k(tmp_path_factory) -> str:
     return root
 
 
-def probe(python: str, data_root: str, work_dir: str, hook) -> dict:
-    argument = hook if isinstance(hook, str) else json.dumps(hook)
-    out = sh([python, PROBE, data_root, work_dir, argument],
-             cwd=osp.dirname(work_dir))
+@pytest.fixture(scope='module')
+def fashion_mnist_coco(tmp_path_factory) -> str:
+    from mmib_kit.datasets.fashion_mnist_coco import write_fashion_mnist_coco
+    source = osp.join(REPO, 'data', 'fashion-mnist')
+    if not osp.exists(osp.join(source, 'train-labels-idx1-ubyte')):
+        pytest.skip('Fashion-MNIST is not prepared '
+                    '(python tools/prepare_fashion_mnist.py)')
+    root = str(tmp_path_factory.mktemp('fashion_mnist_coco'))
+    write_fashion_mnist_coco(root, source, num_train=20, num_val=4)
+    return root
+
+
+def probe(script: str, args: list) -> dict:
+    out = sh([args[0], osp.join(PROBES, script)] + args[1:])
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_mask2former_rows_are_weighted_by_their_image(mmdet_python,
-                                                      tiny_ade20k, tmp_path):
+def check_rows(weights: dict, first: str) -> None:
+    """Weights 1 give the model's own loss; each term is linear in the
+    images' weights (each row weighted by exactly its image's weight);
+    every image has a score of its own."""
+    assert weights['adapters'][0] == first
+    assert weights['unsplittable'] == []
+    assert weights['ones_vs_own'] <= 1e-5 * weights['scale']
+    assert weights['mixed_vs_linear'] <= 1e-5 * weights['scale']
+    assert len(set(weights['scores'])) == 4
+
+
+def check_run(run: dict, num_samples: int) -> None:
+    assert run['error'] is None, run
+    assert run['unsplittable'] == []
+    assert run['seen'] == run['num_samples'] == num_samples
+    assert run['saved'] > 0
+
+
+def test_mask2former_per_image_and_batch_scores(mmdet_python, tiny_ade20k,
+                                                tmp_path):
     """Queries and matched masks mapped to their images
-    (MaskFormerHeadAdapter): with weights 1 the loss is the model's own,
-    and every term is linear in the images' weights (each row weighted by
-    exactly its image's weight), on one batch of the stock recipe."""
-    check = probe(mmdet_python, tiny_ade20k, str(tmp_path / 'check'),
-                  '--weights')
-    assert check['adapters'][0] == 'MaskFormerHeadAdapter'
-    assert check['unsplittable'] == []
-    assert check['ones_vs_own'] <= 1e-5 * check['scale']
-    assert check['mixed_vs_linear'] <= 1e-5 * check['scale']
-    assert len(set(check['scores'])) == 4  # one score per image
-
-
-def test_mask2former_trains_with_per_image_and_batch_scores(
-        mmdet_python, tiny_ade20k, tmp_path):
-    """The stock recipe trains and prunes with per-image scores, every
-    image scored; with ``scores='batch'`` too."""
+    (MaskFormerHeadAdapter) on one batch of the stock recipe; it trains
+    and prunes with per-image scores, and with ``scores='batch'``."""
     for scores in ('sample', 'batch'):
-        run = probe(mmdet_python, tiny_ade20k, str(tmp_path / scores),
-                    dict(ratio=0.5, scores=scores))
-        assert run['error'] is None, run
-        assert run['unsplittable'] == []
-        assert run['seen'] == run['num_samples'] == 40
-        assert run['saved'] > 0
+        run = probe('mask2former_probe.py', [
+            mmdet_python, tiny_ade20k, str(tmp_path / scores),
+            json.dumps(dict(ratio=0.5, scores=scores))])
+        check_run(run, 40)
+        if scores == 'sample':
+            check_rows(run['weights'], 'MaskFormerHeadAdapter')
+
+
+@pytest.mark.parametrize('config,first', [
+    ('retinanet/retinanet_r50_fpn_1x_coco.py', 'AnchorHeadAdapter'),
+    ('faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py', 'AnchorHeadAdapter'),
+    ('detr/detr_r50_8xb2-150e_coco.py', 'DETRHeadAdapter'),
+])
+def test_detection_recipes_weight_and_score_per_image(
+        mmdet_python, fashion_mnist_coco, tmp_path, config, first):
+    """mmdet's stock RetinaNet, Faster R-CNN (RPN + RoI box head) and DETR,
+    shrunk, on the Fashion-MNIST COCO set: rows mapped to images by the
+    head adapters, then a pruned run."""
+    run = probe('detection_probe.py', [
+        mmdet_python, fashion_mnist_coco, str(tmp_path / 'run'), config,
+        json.dumps(dict(ratio=0.5, delta=1.0))])
+    check_rows(run['weights'], first)
+    if 'faster' in config:
+        assert 'BBoxHeadAdapter' in run['weights']['adapters']
+    check_run(run, 20)

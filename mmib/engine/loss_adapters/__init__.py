@@ -11,7 +11,8 @@ from .base import (LOSS_ADAPTERS, LossAdapter, RecomputingAdapter,
 from .coverage import LossCoverageCheck
 from .recorder import PerSampleLossRecorder, adapter_classes, \
     find_loss_modules
-from .query_heads import MaskFormerHeadAdapter
+from .heads import (AnchorHeadAdapter, BBoxHeadAdapter, DETRHeadAdapter,
+                    HeadAdapter, MaskFormerHeadAdapter)
 from .reduction import LovaszAdapter, ReductionAdapter
 from .segmentation import OhemCrossEntropyAdapter
 from .selfsup import (CosineSimilarityAdapter, PixelReconstructionAdapter,
@@ -21,7 +22,8 @@ __all__ = [
     'LOSS_ADAPTERS', 'LossAdapter', 'LossCoverageCheck', 'RecomputingAdapter',
     'StepRecord', 'PerSampleLossRecorder',
     'adapter_classes', 'find_loss_modules', 'ReductionAdapter',
-    'LovaszAdapter', 'MaskFormerHeadAdapter', 'OhemCrossEntropyAdapter',
+    'LovaszAdapter', 'AnchorHeadAdapter', 'BBoxHeadAdapter', 'DETRHeadAdapter',
+    'HeadAdapter', 'MaskFormerHeadAdapter', 'OhemCrossEntropyAdapter',
     'CosineSimilarityAdapter',
     'PixelReconstructionAdapter', 'SimCLRContrastiveAdapter',
     'per_sample_mean', 'reduce_loss', 'reconstruction_scores'

@@ -114,6 +114,14 @@ class ReductionAdapter(LossAdapter):
                 f'returns a {type(output).__name__}, not a tensor')
             return self._own_loss(arguments)
         if output.ndim == 0:
+            weight = arguments.get('weight')
+            if isinstance(weight, torch.Tensor) and not bool(
+                    (weight > 0).any()):
+                # mmdet's losses return ``(pred * weight).sum()`` when no
+                # element has weight (a level without positive anchors):
+                # zero for every sample, whatever its weight
+                step.add_scores(torch.zeros(step.batch_size))
+                return step.mark_weighted(self._own_loss(arguments))
             self.note_unsplittable(
                 "returns a scalar even with reduction='none'")
             return self._own_loss(arguments)

@@ -3,9 +3,8 @@ R-50 ADE20K config, shrunk, trains on the tiny ADE20K set with the
 InfoBatch line; prints one JSON line of what happened.
 
 Usage: python mask2former_probe.py DATA_ROOT WORK_DIR HOOK_JSON
-       python mask2former_probe.py DATA_ROOT WORK_DIR --weights
-(the second: one batch's loss terms under chosen weights, through the loss
-adapters, against the model's own loss)
+(with per-sample scores, first one batch's loss terms under chosen weights,
+through the loss adapters, against the model's own loss)
 """
 import json
 import os.path as osp
@@ -111,12 +110,11 @@ def check_weights(data_root: str, work_dir: str) -> dict:
 
 def main() -> None:
     data_root, work_dir = sys.argv[1], sys.argv[2]
-    if sys.argv[3] == '--weights':
-        print(json.dumps(check_weights(data_root, work_dir)))
-        return
     hook = json.loads(sys.argv[3])
-    runner = Runner.from_cfg(shrunk(data_root, work_dir, hook))
     out = dict(error=None)
+    if hook.get('scores', 'sample') == 'sample':
+        out['weights'] = check_weights(data_root, work_dir + '_weights')
+    runner = Runner.from_cfg(shrunk(data_root, work_dir, hook))
     try:
         runner.train()
     except Exception as error:  # reported, not raised: the test reads it

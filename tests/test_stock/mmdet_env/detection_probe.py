@@ -1,0 +1,167 @@
+"""Run inside the mmdet environment (full mmcv): one of mmdet's stock
+detection configs, shrunk, trains on the Fashion-MNIST COCO set
+(``tools/make_fashion_mnist_coco.py``) with the InfoBatch line; prints one
+JSON line of what happened.
+
+Usage: python detection_probe.py DATA_ROOT WORK_DIR CONFIG HOOK_JSON
+(CONFIG relative to mmdet's configs). First one batch's loss terms under
+chosen weights are compared with the model's own loss, then the run trains.
+"""
+import json
+import os.path as osp
+import sys
+
+import mmib  # noqa: F401  (first: the CPU-stack fixes)
+import mmdet
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
+CLASSES = ('T-shirt/top', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
+           'shirt', 'sneaker', 'bag', 'ankle boot')
+ITERS = 20
+
+
+def _small_resnet(model) -> None:
+    model.backbone.update(depth=18, base_channels=16, init_cfg=None,
+                          num_stages=4, out_indices=(0, 1, 2, 3)
+                          if 'neck' in model else (3, ))
+    model.backbone.pop('stem_channels', None)
+    model.backbone.norm_cfg = dict(type='BN', requires_grad=True)
+    if model.get('neck'):
+        model.neck.update(in_channels=[16, 32, 64, 128], out_channels=32)
+
+
+def shrunk(data_root: str, work_dir: str, relpath: str,
+           hook) -> Config:
+    cfg = Config.fromfile(osp.join(STOCK, relpath))
+    model = cfg.model
+    _small_resnet(model)
+    if 'bbox_head' in model and 'roi_head' not in model:
+        head = model.bbox_head
+        head.num_classes = 10
+        if head.type == 'DETRHead':
+            model.backbone.out_indices = (3, )
+            model.neck.update(in_channels=[128], out_channels=32)
+            model.num_queries = 10
+            model.positional_encoding.num_feats = 16
+            for part in ('encoder', 'decoder'):
+                model[part].num_layers = 1
+                layer = model[part].layer_cfg
+                for attn in ('self_attn_cfg', 'cross_attn_cfg'):
+                    if attn in layer:
+                        layer[attn].update(embed_dims=32, num_heads=2)
+                layer.ffn_cfg.update(embed_dims=32, feedforward_channels=64)
+            head.embed_dims = 32
+        else:
+            head.update(in_channels=32, feat_channels=32, stacked_convs=1)
+    if 'rpn_head' in model:
+        model.rpn_head.update(in_channels=32, feat_channels=32)
+        model.roi_head.bbox_roi_extractor.out_channels = 32
+        model.roi_head.bbox_head.update(in_channels=32, fc_out_channels=64,
+                                        num_classes=10)
+        for stage in ('rpn', 'rcnn'):
+            model.train_cfg[stage].sampler.num = 64
+    pipeline = [
+        dict(type='LoadImageFromFile'),
+        dict(type='LoadAnnotations', with_bbox=True),
+        dict(type='Resize', scale=(128, 128), keep_ratio=False),
+        dict(type='PackDetInputs')
+    ]
+    cfg.train_dataloader = dict(
+        batch_size=4, num_workers=0, persistent_workers=False,
+        sampler=dict(type='DefaultSampler', shuffle=True),
+        batch_sampler=None,
+        dataset=dict(type='CocoDataset', data_root=data_root,
+                     metainfo=dict(classes=CLASSES),
+                     ann_file='annotations/train.json',
+                     data_prefix=dict(img='images/train/'),
+                     filter_cfg=dict(filter_empty_gt=False),
+                     pipeline=pipeline))
+    for key in ('val_dataloader', 'val_cfg', 'val_evaluator',
+                'test_dataloader', 'test_cfg', 'test_evaluator'):
+        cfg[key] = None
+    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=2,
+                         val_interval=10**6)
+    cfg.param_scheduler = []
+    cfg.optim_wrapper = dict(type='OptimWrapper', optimizer=dict(
+        type='SGD', lr=0.002, momentum=0.9, weight_decay=1e-4),
+        clip_grad=dict(max_norm=10))
+    cfg.default_hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    cfg.default_hooks.logger = dict(type='LoggerHook', interval=10)
+    cfg.custom_imports = dict(imports=['mmib'], allow_failed_imports=False)
+    cfg.custom_hooks = [dict(type='InfoBatchHook', **hook)]
+    cfg.work_dir = work_dir
+    cfg.randomness = dict(seed=0)
+    return cfg
+
+
+def weighted_terms(model, batch, recorder, weights) -> dict:
+    import torch
+    torch.manual_seed(0)
+    if weights is not None:
+        recorder.start_step(torch.tensor(weights))
+    data = model.data_preprocessor(batch, True)
+    losses = model(**data, mode='loss')
+    scores = recorder.finish_step() if weights is not None else None
+    terms = {}
+    for key, value in losses.items():
+        if 'loss' in key:
+            values = value if isinstance(value, (list, tuple)) else [value]
+            terms[key] = float(sum(v.sum() for v in values))
+    return dict(terms=terms,
+                scores=None if scores is None else scores.tolist())
+
+
+def check_weights(data_root: str, work_dir: str, relpath: str) -> dict:
+    """Weights 1 give the model's own loss; each term is linear in the
+    images' weights (each row weighted by one image's weight)."""
+    from mmib.engine.loss_adapters import PerSampleLossRecorder
+    runner = Runner.from_cfg(shrunk(data_root, work_dir, relpath,
+                                    dict(ratio=0.5)))
+    model = runner.model
+    model.train()
+    batch = next(iter(runner.train_dataloader))
+    recorder = PerSampleLossRecorder(model)
+    own = weighted_terms(model, batch, recorder, None)['terms']
+    ones = weighted_terms(model, batch, recorder, [1.0] * 4)
+    basis = [weighted_terms(model, batch, recorder,
+                            [float(i == j) for j in range(4)])['terms']
+             for i in range(4)]
+    w = [2.0, 0.5, 1.5, 3.0]
+    mixed = weighted_terms(model, batch, recorder, w)['terms']
+    linear = {k: sum(wi * b[k] for wi, b in zip(w, basis)) for k in own}
+    return dict(
+        adapters=[type(a).__name__ for a in recorder.adapters],
+        unsplittable=sorted(recorder.unsplittable),
+        ones_vs_own=max(abs(ones['terms'][k] - own[k]) for k in own),
+        mixed_vs_linear=max(abs(mixed[k] - linear[k]) for k in own),
+        scale=max(abs(v) for v in own.values()),
+        scores=ones['scores'])
+
+
+def main() -> None:
+    data_root, work_dir, relpath = sys.argv[1:4]
+    hook = json.loads(sys.argv[4])
+    out = dict(error=None,
+               weights=check_weights(data_root, work_dir + '_weights',
+                                     relpath))
+    runner = Runner.from_cfg(shrunk(data_root, work_dir, relpath, hook))
+    try:
+        runner.train()
+    except Exception as error:  # reported, not raised: the test reads it
+        out['error'] = f'{type(error).__name__}: {error}'
+    infobatch = next(h for h in runner.hooks
+                     if type(h).__name__ == 'InfoBatchHook')
+    training = infobatch.training
+    out.update(
+        iters=runner.iter,
+        unsplittable=sorted(training.recorder.unsplittable),
+        seen=int(training.run.table.seen.sum()),
+        num_samples=len(training.run.table),
+        saved=infobatch.savings()['saved_samples'])
+    print(json.dumps(out))
+
+
+if __name__ == '__main__':
+    main()
