@@ -129,3 +129,16 @@ def test_detection_recipes_weight_and_score_per_image(
     if 'faster' in config:
         assert 'BBoxHeadAdapter' in run['weights']['adapters']
     check_run(run, 20)
+
+
+def test_a_head_that_orders_its_rows_itself_is_named_not_guessed(
+        mmdet_python, fashion_mnist_coco, tmp_path):
+    """ATSS overrides the anchor head's loss: its rows are not mapped by
+    guess; the first step names the terms and ``scores='batch'``."""
+    run = probe('detection_probe.py', [
+        mmdet_python, fashion_mnist_coco, str(tmp_path / 'atss'),
+        'atss/atss_r50_fpn_1x_coco.py', json.dumps(dict(ratio=0.5))])
+    assert run['weights']['adapters'][0] == 'ReductionAdapter'
+    assert run['iters'] == 0
+    assert "scores='batch'" in run['error']
+    assert 'bbox_head.loss_bbox' in run['unsplittable']

@@ -11,15 +11,18 @@ step is recorded and sets, for each of the head's loss modules, the rows of
 each image (:attr:`~.base.StepRecord.rows_per_image`); the loss modules keep
 their own adapters (:class:`~.reduction.ReductionAdapter`), which then weight
 each row by its image's weight and score each image by the mean of its
-rows. A call whose rows do not add up (e.g. a head subclass that orders
-them otherwise) leaves them unowned, and its module is named as not split.
+rows. Only heads that compute their losses with the served class's own
+methods are served (a subclass that overrides them, such as ATSS or GFL,
+orders its rows its own way: its loss modules are named as not split, and
+``scores='batch'`` trains it); a call whose rows do not add up leaves them
+unowned, and its module is named as not split.
 """
 from typing import Callable, Dict, List, Sequence
 
 import torch
 from torch import nn
 
-from .base import LOSS_ADAPTERS, LossAdapter, is_instance, lazy_class
+from .base import LOSS_ADAPTERS, LossAdapter, lazy_class
 
 
 class _Unwrap:
@@ -48,9 +51,19 @@ class HeadAdapter(LossAdapter):
     #: the head method whose calls compute the losses
     method: str = ''
 
+    #: the head methods whose row order the counts describe: a subclass
+    #: that overrides one of them (ATSS, GFL, DINO's heads, ...) orders its
+    #: rows its own way and is not served
+    computes: Sequence[str] = ()
+
     @classmethod
     def matches(cls, module: nn.Module, name: str, model: nn.Module) -> bool:
-        return any(is_instance(module, head) for head in cls.heads)
+        heads = [getter() for getter in cls.heads]
+        return any(
+            head is not None and isinstance(module, head) and all(
+                getattr(type(module), m) is getattr(head, m)
+                for m in (cls.method, ) + tuple(cls.computes))
+            for head in heads)
 
     def attach(self) -> List:
         head = self.module
@@ -105,6 +118,7 @@ class BBoxHeadAdapter(HeadAdapter):
     heads = (lazy_class('mmdet.models.roi_heads.bbox_heads.bbox_head',
                         'BBoxHead'), )
     method = 'loss_and_target'
+    computes = ('loss', 'get_targets')
 
     def rows(self, args, kwargs, batch_size):
         results = _argument(args, kwargs, 3, 'sampling_results')
@@ -144,6 +158,7 @@ class MaskFormerHeadAdapter(HeadAdapter):
              lazy_class('mmdet.models.dense_heads.mask2former_head',
                         'Mask2FormerHead'))
     method = '_loss_by_feat_single'
+    computes = ('get_targets', )
 
     def rows(self, args, kwargs, batch_size):
         cls_scores = _argument(args, kwargs, 0, 'cls_scores')
