@@ -61,6 +61,22 @@ def _finite_numbers(value: Any, field: str, depth: int = 0) -> None:
                 _finite_numbers(item, f'{field}[{key!r}]', depth + 1)
 
 
+def _same_kind(value: Any, own: Any) -> bool:
+    """Whether a loaded scheduler value can stand where the scheduler
+    holds ``own``: numbers for numbers (bools for bools), lists of the same
+    length, the same type otherwise (anything where it holds None)."""
+    if own is None:
+        return True
+    if isinstance(own, bool) or isinstance(value, bool):
+        return isinstance(own, bool) and isinstance(value, bool)
+    if isinstance(own, Number):
+        return isinstance(value, Number)
+    if isinstance(own, (list, tuple)):
+        return isinstance(value, (list, tuple)) and len(value) == len(
+            own) and all(_same_kind(v, o) for v, o in zip(value, own))
+    return isinstance(value, type(own))
+
+
 def _schedulers(schedulers: Any) -> List[Any]:
     if schedulers is None:
         return []
@@ -84,7 +100,7 @@ def _check_schedulers(states: Any, schedulers: Iterable[Any]) -> None:
         field = f"['param_schedulers'][{i}]"
         if not isinstance(state, dict):
             _refuse(field, 'not a dict')
-        own = set(scheduler.state_dict())
+        own = scheduler.state_dict()
         for key in state:
             if key not in own:
                 _refuse(f'{field}[{str(key)[:40]!r}]',
@@ -93,6 +109,11 @@ def _check_schedulers(states: Any, schedulers: Iterable[Any]) -> None:
                         + (', shadowing its method' if callable(
                             getattr(type(scheduler), str(key), None)) else
                            '') + ')')
+            if not _same_kind(state[key], own[key]):
+                _refuse(f'{field}[{str(key)[:40]!r}]',
+                        f'{str(state[key])[:40]!r} where '
+                        f'{type(scheduler).__name__} holds a '
+                        f'{type(own[key]).__name__}')
         _finite_numbers(state, field)
         if 'T_max' in state and not (isinstance(state['T_max'], Number)
                                      and state['T_max'] > 0):

@@ -22,6 +22,7 @@ from mmib.checkpoint.safety import (BoundedDecoder,
                                     CheckpointTrustError,
                                     defuse_meta_config,
                                     restore_plain_message_hub)
+from mmib.checkpoint import ResumeFieldError
 from mmib.checkpoint.io import check_message_hub
 from mmib.engine.hooks import InfoBatchHook
 from mmib.checkpoint.resume_files import checkpoint_problem, find_resumable
@@ -356,17 +357,28 @@ def test_fuzzed_checkpoints_give_named_errors_or_valid_state(trained):
 
 
 def test_fuzzed_checkpoints_resumed_through_the_runner(trained, tmp_path):
-    """A few seeded mutants resumed for real: each trains to the end or
-    stops with a named error before anything trains."""
+    """A few seeded mutants resumed for real (the hook's state, the message
+    hub, and MMEngine's counters, seed and scheduler states): each trains
+    to the end or stops with a named error before anything trains."""
     from mmengine.runner import Runner
     checkpoint = load(osp.join(trained, 'epoch_1.pth'))
     rng = random.Random(int(os.environ.get('MMIB_FUZZ_SEED', 7)))
     outcomes = []
-    for k in range(int(os.environ.get('MMIB_FUZZ_RESUMES', 6))):
+    for k in range(int(os.environ.get('MMIB_FUZZ_RESUMES', 8))):
         mutant = copy.deepcopy(checkpoint)
+        meta = {key: mutant['meta'][key] for key in ('epoch', 'iter', 'seed')
+                if key in mutant['meta']}
         part = {'infobatch': mutant['infobatch'],
-                'message_hub': mutant['message_hub']}
+                'message_hub': mutant['message_hub'], 'meta': meta,
+                'param_schedulers': mutant['param_schedulers']}
         _mutate(part, rng)
+        for key in ('epoch', 'iter', 'seed'):
+            mutant['meta'].pop(key, None)
+        meta = part.pop('meta', None)
+        if isinstance(meta, dict):
+            mutant['meta'].update(meta)
+        else:  # the whole meta replaced or deleted
+            mutant['meta'] = meta
         mutant.update(part)
         path = str(tmp_path / f'mutant{k}.pth')
         torch.save(mutant, path)
@@ -380,7 +392,7 @@ def test_fuzzed_checkpoints_resumed_through_the_runner(trained, tmp_path):
             runner.train()
             assert runner.epoch == 2
             outcomes.append('trained')
-        except (StateError, CheckpointTrustError):
+        except (StateError, CheckpointTrustError, ResumeFieldError):
             assert runner.iter <= 13  # stopped before a step was trained
             outcomes.append('named')
     assert set(outcomes) <= {'named', 'trained'} and outcomes, outcomes

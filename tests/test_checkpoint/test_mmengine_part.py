@@ -49,6 +49,9 @@ def _cases():
     def shadow(checkpoint):
         checkpoint['param_schedulers'][-1]['step'] = 5
 
+    def list_step(checkpoint):
+        checkpoint['param_schedulers'][-1]['last_step'] = []
+
     def meta(key, value):
         def mutate(checkpoint):
             checkpoint['meta'][key] = value
@@ -71,6 +74,8 @@ def _cases():
         'nan_eta_min': (nan_eta, r"\['eta_min'\]: nan is not a finite"),
         't_max_zero': (t_max_zero, r"\['T_max'\]: 0 is not a positive"),
         'shadowed_method': (shadow, r"\['step'\]: .* shadowing its method"),
+        'list_last_step': (list_step, r"\['last_step'\]: '\[\]' where "
+                           r'CosineAnnealingLR holds a int'),
     }
 
 
