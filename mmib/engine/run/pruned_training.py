@@ -14,8 +14,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.utils.dl_utils import has_batch_norm
 
 from ...checkpoint import capture_rng, restore_torch_rng
-from ...core import (InfoBatchOptions, InfoBatchSnapshot, PassClock,
-                     SavingsLedger, ScoreTable)
+from ...core import InfoBatchOptions, InfoBatchSnapshot, ScoreTable
 from ...core.describe import describe_pass, describe_run, describe_savings
 from ..loop import build_pass_driver, check_strategy
 from ..loss_adapters import LossCoverageCheck, PerSampleLossRecorder
@@ -63,10 +62,9 @@ class PrunedTraining:
         self.coverage.attach(model, self.recorder, runner.logger.warning)
         self.savings_log = SavingsLog()
         self.savings_log.attach(runner)
-        self.run = run = TrainingRun(table, *plan_resume(
-            state, table, PassClock(), SavingsLedger(), driver, runner,
-            self.planner.policy.pruning.ratios, runner.logger.warning,
-            options.recorded), batch_scores=options.batch_scores)
+        self.run = run = TrainingRun(
+            table, *plan_resume(state, table, driver, runner, options),
+            batch_scores=options.batch_scores)
         driver.install(runner, self.start_pass, run.clock.pass_index,
                        run.pending.loader_calls_to_skip)
         text, warn = describe_run(

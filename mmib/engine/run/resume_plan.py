@@ -1,15 +1,15 @@
 """Restoring a resumed run: what is restored at once, what must wait."""
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from mmengine.dist import get_world_size
 
-from ...core import (PassPlan, InfoBatchSnapshot, PassClock, SavingsLedger,
-                     ScoreTable)
+from ...checkpoint.rng_state import restore_global_rng, restore_torch_rng
+from ...core import (InfoBatchOptions, InfoBatchSnapshot, PassClock,
+                     PassPlan, SavingsLedger, ScoreTable)
 from ...core.setting_changes import describe_changes
 from ...core.validation import validate_state
 from ...mmengine_fields import diff_rank_seed
-from ...checkpoint.rng_state import restore_global_rng, restore_torch_rng
 
 
 @dataclass
@@ -88,10 +88,8 @@ class PendingResume:
         return rng
 
 
-def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
-                ledger: SavingsLedger, driver, runner,
-                ratios: Tuple[float, ...], warn: Callable[[str], Any],
-                settings: Optional[Dict[str, Any]] = None
+def plan_resume(state: Optional[dict], table: ScoreTable, driver, runner,
+                options: InfoBatchOptions
                 ) -> Tuple[PassClock, SavingsLedger, PendingResume]:
     """Validate and restore a resumed run's state at ``before_train``;
     return what must wait (the interrupted pass's plan, the epoch to skip,
@@ -101,15 +99,10 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
         state (dict, optional): ``checkpoint['infobatch']`` as loaded; None
             for a fresh run or a checkpoint without InfoBatch state.
         table (ScoreTable): Receives the scores.
-        clock (PassClock): A fresh clock (kept without a state).
-        ledger (SavingsLedger): A fresh ledger (kept without one).
         driver (PassDriver): The run's passes.
-        runner (Runner): The runner.
-        ratios (tuple[float]): The ratios of this run.
-        warn (callable): Takes one warning line.
-        settings (dict, optional): This run's settings
-            (:func:`~mmib.core.setting_changes.run_settings`), compared with the
-            checkpoint's.
+        runner (Runner): The runner (its logger takes the warnings).
+        options (InfoBatchOptions): This run's options: its ratios, and
+            the settings compared with the checkpoint's.
 
     Returns:
         tuple: ``(clock, ledger, pending)``.
@@ -119,6 +112,9 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
             this run (before anything trains).
         ValueError: A setting changed that the stored scores depend on.
     """
+    clock, ledger = PassClock(), SavingsLedger()
+    ratios, settings = options.pruning.ratios, options.recorded
+    warn = runner.logger.warning
     pending = PendingResume(
         loader_calls_to_skip=0 if driver.by_epoch else runner.iter)
     if state is None:
@@ -134,7 +130,7 @@ def plan_resume(state: Optional[dict], table: ScoreTable, clock: PassClock,
     clock = snapshot.clock
     mid_pass = bool(clock.pass_iter)
     error, warning = describe_changes(
-        snapshot.settings, settings or {},
+        snapshot.settings, settings,
         clock.pass_index + (2 if mid_pass else 1))
     if error is not None:
         raise ValueError(error)
