@@ -142,3 +142,19 @@ def test_a_head_that_orders_its_rows_itself_is_named_not_guessed(
     assert run['iters'] == 0
     assert "scores='batch'" in run['error']
     assert 'bbox_head.loss_bbox' in run['unsplittable']
+
+
+@pytest.mark.parametrize('config', [
+    'retinanet/retinanet_r50_fpn_1x_coco.py',
+    'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+])
+def test_detection_ratio_zero_is_the_plain_run_and_resume_is_exact(
+        mmdet_python, fashion_mnist_coco, tmp_path, config):
+    """With the line at ratio=0 the stock detector trains to the plain
+    run's weights, bit for bit; a pruned run stopped after its first epoch
+    and resumed ends with the weights of an uninterrupted one."""
+    exact = probe('detection_probe.py', [
+        mmdet_python, fashion_mnist_coco, str(tmp_path / 'exact'), config,
+        '--exact'])
+    assert exact == dict(zero_equals_plain=True,
+                         resumed_equals_straight=True)

@@ -4,8 +4,11 @@ detection configs, shrunk, trains on the Fashion-MNIST COCO set
 JSON line of what happened.
 
 Usage: python detection_probe.py DATA_ROOT WORK_DIR CONFIG HOOK_JSON
-(CONFIG relative to mmdet's configs). First one batch's loss terms under
-chosen weights are compared with the model's own loss, then the run trains.
+       python detection_probe.py DATA_ROOT WORK_DIR CONFIG --exact
+(CONFIG relative to mmdet's configs). The first compares one batch's loss
+terms under chosen weights with the model's own loss, then trains; the
+second checks ratio=0 against the plain run and a resumed run against a
+straight one, weight for weight.
 """
 import json
 import os.path as osp
@@ -14,6 +17,7 @@ import sys
 import mmib  # noqa: F401  (first: the CPU-stack fixes)
 import mmdet
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
@@ -140,8 +144,55 @@ def check_weights(data_root: str, work_dir: str, relpath: str) -> dict:
         scores=ones['scores'])
 
 
+class _StopAfterFirstEpoch(Hook):
+    """Ends training after the first epoch (as an interruption would),
+    after its checkpoint is saved."""
+
+    def after_train_epoch(self, runner) -> None:
+        runner.train_loop.stop_training = True
+
+
+def _weights(runner) -> dict:
+    return {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
+
+
+def _train(data_root, work_dir, relpath, hook, resume=False):
+    cfg = shrunk(data_root, work_dir, relpath, hook or dict(ratio=0.0))
+    if hook is None:
+        cfg.custom_hooks = []
+    cfg.resume = resume
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+def check_exact(data_root: str, work_dir: str, relpath: str) -> dict:
+    """ratio=0 trains what the plain run trains; a pruned run stopped after
+    its first epoch and resumed ends with the weights of a straight one."""
+    import torch
+    plain = _weights(_train(data_root, work_dir + '_plain', relpath, None))
+    zero = _weights(_train(data_root, work_dir + '_zero', relpath,
+                           dict(ratio=0.0)))
+    hook = dict(ratio=0.5, delta=1.0)
+    straight = _weights(_train(data_root, work_dir + '_straight', relpath,
+                               hook))
+    resumed_dir = work_dir + '_resumed'
+    first = Runner.from_cfg(shrunk(data_root, resumed_dir, relpath, hook))
+    first.register_hook(_StopAfterFirstEpoch(), priority='LOWEST')
+    first.train()
+    resumed = _weights(_train(data_root, resumed_dir, relpath, hook,
+                              resume=True))
+    return dict(
+        zero_equals_plain=all(torch.equal(plain[k], zero[k]) for k in plain),
+        resumed_equals_straight=all(
+            torch.equal(straight[k], resumed[k]) for k in straight))
+
+
 def main() -> None:
     data_root, work_dir, relpath = sys.argv[1:4]
+    if sys.argv[4] == '--exact':
+        print(json.dumps(check_exact(data_root, work_dir, relpath)))
+        return
     hook = json.loads(sys.argv[4])
     out = dict(error=None,
                weights=check_weights(data_root, work_dir + '_weights',
