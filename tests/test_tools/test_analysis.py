@@ -4,6 +4,7 @@ import glob
 import json
 import os
 import os.path as osp
+import subprocess
 import sys
 
 import pytest
@@ -206,3 +207,14 @@ def test_a_benchmark_result_counts_only_for_the_work_dir_it_records(
     (run_dir / 'result.json').write_text('{"samples": NaN}')
     with pytest.raises(RunDataError, match='NaN is not a finite number'):
         run_summary(own)
+
+
+@pytest.mark.parametrize('tool', ['tools/analysis/compare_runs.py',
+                                  'tools/analysis/plot_infobatch.py',
+                                  'tools/equal_cost_config.py'])
+def test_a_wrong_work_dir_is_one_line_not_a_traceback(tmp_path, tool):
+    out = subprocess.run([sys.executable, tool, str(tmp_path / 'missing')],
+                         cwd=REPO, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert 'Traceback' not in out.stderr
+    assert 'missing' in out.stderr.strip().splitlines()[-1]

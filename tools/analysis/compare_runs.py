@@ -117,7 +117,10 @@ def main() -> None:
     parser.add_argument('work_dirs', nargs='+')
     parser.add_argument('--plot', help='write the curves to this PNG')
     args = parser.parse_args()
-    summaries = [run_summary(w) for w in args.work_dirs]
+    try:
+        summaries = [run_summary(w) for w in args.work_dirs]
+    except (FileNotFoundError, ValueError) as error:  # RunDataError too
+        raise SystemExit(f'compare_runs: {error}') from None
     print(comparison_table(summaries))
     if any(not s['samples_exact'] for s in summaries):
         print('\n≈: full-data run without a sample ledger: iterations x batch '

@@ -150,7 +150,11 @@ def main() -> None:
                         help='1-based passes whose histograms to draw')
     args = parser.parse_args()
     out = args.out or osp.join(args.work_dir, 'infobatch_plots')
-    for path in make_figures(args.work_dir, out, args.passes):
+    try:
+        paths = make_figures(args.work_dir, out, args.passes)
+    except (FileNotFoundError, ValueError) as error:  # RunDataError too
+        raise SystemExit(f'plot_infobatch: {error}') from None
+    for path in paths:
         print(path)
 
 

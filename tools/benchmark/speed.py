@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import time
+import warnings
 from typing import Callable, List
 
 import torch
@@ -117,7 +118,7 @@ def _timed_run(hook_cfg, epochs: int, times: _IterTimes) -> dict:
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.test_dataloader = cfg.test_cfg = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = None
-    cfg.log_level = 'WARNING'
+    cfg.log_level = 'ERROR'  # nothing printed inside the tables
     cfg.custom_hooks = [hook_cfg] if hook_cfg else []
     runner = Runner.from_cfg(cfg)
     probe = Probe()
@@ -213,6 +214,12 @@ def main() -> None:
         help='flush denormal floats to zero in both arms (CPU only: '
         'denormals slow x86 arithmetic by a trajectory-dependent amount)')
     args = parser.parse_args()
+    # the libraries' import-time and first-load warnings (mmcv-lite,
+    # mmpretrain's MNIST reader) would land inside the tables
+    warnings.filterwarnings('ignore', category=UserWarning)
+    if args.epochs < 2 or args.repeats < 1:
+        parser.error('--epochs must be at least 2 (one warm-up epoch, then '
+                     'the cosine schedule) and --repeats at least 1')
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.flush_denormal and not torch.set_flush_denormal(True):
