@@ -213,6 +213,16 @@ def main(argv=None) -> None:
     runner.register_hook(mmib.engine.CheckpointGuardHook())
     try:
         runner.train()
+    except ValueError as error:  # BatchNorm on a one-sample last batch
+        if 'Expected more than 1 value per channel' not in str(error):
+            raise
+        loader = cfg.train_dataloader
+        raise SystemExit(
+            'A training batch held a single sample, which BatchNorm cannot '
+            f'train on (batch_size={loader.get("batch_size")}: the training '
+            "set's size leaves a last batch of one). Set "
+            'train_dataloader.drop_last=True, or change the batch size or '
+            f'the data set. ({str(error).splitlines()[0][:200]})') from None
     except RuntimeError as error:  # gloo's DistBackendError included
         if args.launcher == 'none' or 'timed out' not in str(error).lower():
             raise

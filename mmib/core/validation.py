@@ -211,6 +211,12 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     need_int(clock, 'pass_unscored', 'clock.pass_unscored', 0, 64 * n)
     need_int(clock, 'full_iters', 'clock.full_iters', 0,
              bound if max_full_iters is None else max_full_iters)
+    if clock['pass_iter'] and plan['epoch'] != clock['pass_index']:
+        # a checkpoint inside a pass holds that pass's plan: another would
+        # make the resume plan the pass anew and train it again
+        fail('plan.epoch', plan['epoch'],
+             f"the interrupted pass {clock['pass_index']} (clock.pass_index; "
+             f"the checkpoint stands at its iteration {clock['pass_iter']})")
 
     from .setting_changes import check_settings
     for key in ('settings', 'plan_settings'):

@@ -157,10 +157,13 @@ def _mutations():
         s['table']['scores'] = s['table']['scores'][:-1]
     def bad_rng(s):
         s['rng']['python']['state'] = [0] * 3
+    def plan_of_another_pass(s):  # inside a pass, the plan of another
+        s['clock']['pass_iter'] = 1
+        s['plan']['epoch'] = s['clock']['pass_index'] + 1
     return [dup, stretched, out_of_range, negative_weight, nan_weight,
             huge_weight, weight_of_pruned, nan_score, huge_clock,
             negative_ledger, missing_plan, string_counter, bool_counter,
-            wrong_length, bad_rng]
+            wrong_length, bad_rng, plan_of_another_pass]
 
 
 EXPECTED_FIELD = dict(
@@ -171,7 +174,7 @@ EXPECTED_FIELD = dict(
     huge_clock='clock.full_iters', negative_ledger='ledger.samples_trained',
     missing_plan='plan', string_counter='clock.pass_index',
     bool_counter='ledger.passes_done', wrong_length='table.scores',
-    bad_rng='rng.python.state')
+    bad_rng='rng.python.state', plan_of_another_pass='plan.epoch')
 
 
 @pytest.mark.parametrize('mutate', _mutations(), ids=lambda f: f.__name__)
