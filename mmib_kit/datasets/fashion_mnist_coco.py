@@ -14,7 +14,7 @@ fixed function of the IDX files. Layout (mmdet's ``CocoDataset``)::
 import json
 import os
 import os.path as osp
-from typing import Dict, List
+from typing import Callable, Dict, List
 
 import cv2
 import numpy as np
@@ -46,6 +46,25 @@ def read_idx_file(path: str) -> np.ndarray:
         raise ValueError(f'{path!r}: its header says {shape}, it holds '
                          f'{len(body)} values.')
     return np.frombuffer(body, dtype=np.uint8).reshape(shape)
+
+
+def split_images(source: str, prefix: str, split: str, count: int,
+                 read: Callable[[str], np.ndarray]) -> tuple:
+    """The first ``4 * count`` images and labels of a split's IDX files
+    (``read`` reads one file), each missing file and a count the split
+    cannot give named."""
+    paths = [osp.join(source, f'{prefix}-{kind}-idx{d}-ubyte')
+             for kind, d in (('images', 3), ('labels', 1))]
+    missing = [p for p in paths if not osp.exists(p)]
+    if missing:
+        raise FileNotFoundError(
+            f'{missing} not found: run `python '
+            'tools/prepare_fashion_mnist.py` first (or pass --source).')
+    images, labels = (read(p) for p in paths)
+    if not 0 < count <= len(images) // 4:
+        raise ValueError(f'{split}: {count} mosaics asked for, the '
+                         f'source has 1..{len(images) // 4}')
+    return images[:4 * count], labels[:4 * count]
 
 
 def mosaic_instances(images: np.ndarray, labels: np.ndarray) -> tuple:
@@ -101,19 +120,9 @@ def write_fashion_mnist_coco(root: str,
     categories = [dict(id=k + 1, name=name) for k, name in enumerate(CLASSES)]
     counts = {}
     for split, (prefix, count) in splits.items():
-        paths = [osp.join(source, f'{prefix}-{kind}-idx{d}-ubyte')
-                 for kind, d in (('images', 3), ('labels', 1))]
-        missing = [p for p in paths if not osp.exists(p)]
-        if missing:
-            raise FileNotFoundError(
-                f'{missing} not found: run `python '
-                'tools/prepare_fashion_mnist.py` first (or pass --source).')
-        images, labels = (read_idx_file(p) for p in paths)
-        if not 0 < count <= len(images) // 4:
-            raise ValueError(f'{split}: {count} mosaics asked for, the '
-                             f'source has 1..{len(images) // 4}')
-        mosaics, instances = mosaic_instances(images[:4 * count],
-                                              labels[:4 * count])
+        images, labels = split_images(source, prefix, split, count,
+                                      read_idx_file)
+        mosaics, instances = mosaic_instances(images, labels)
         folder = osp.join(root, 'images', split)
         os.makedirs(folder, exist_ok=True)
         os.makedirs(osp.join(root, 'annotations'), exist_ok=True)

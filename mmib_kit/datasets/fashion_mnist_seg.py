@@ -24,6 +24,8 @@ import torch
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
+from .fashion_mnist_coco import split_images
+
 #: grey value (0..255) from which a pixel belongs to the garment
 GARMENT_THRESHOLD = 32
 CLASSES = ('background', 'T-shirt/top', 'trouser', 'pullover', 'dress',
@@ -98,18 +100,8 @@ def write_fashion_mnist_seg(root: str,
     splits = dict(training=('train', num_train), validation=('t10k', num_val))
     counts = {}
     for split, (prefix, count) in splits.items():
-        paths = [osp.join(source, f'{prefix}-{kind}-idx{d}-ubyte')
-                 for kind, d in (('images', 3), ('labels', 1))]
-        missing = [p for p in paths if not osp.exists(p)]
-        if missing:
-            raise FileNotFoundError(
-                f'{missing} not found: run `python '
-                'tools/prepare_fashion_mnist.py` first (or pass --source).')
-        images, labels = (read_idx(p) for p in paths)
-        if not 0 < count <= len(images) // 4:
-            raise ValueError(f'{split}: {count} mosaics asked for, the '
-                             f'source has 1..{len(images) // 4}')
-        mosaics, maps = make_mosaics(images[:4 * count], labels[:4 * count])
+        mosaics, maps = make_mosaics(
+            *split_images(source, prefix, split, count, read_idx))
         for kind in ('images', 'annotations'):
             os.makedirs(osp.join(root, kind, split), exist_ok=True)
         for i, (image, label) in enumerate(zip(mosaics, maps)):

@@ -19,6 +19,8 @@ import mmdet
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from probe_common import check_weights as check_weights_of
+from probe_common import train_and_report
 
 STOCK = osp.join(osp.dirname(mmdet.__file__), '.mim', 'configs')
 CLASSES = ('T-shirt/top', 'trouser', 'pullover', 'dress', 'coat', 'sandal',
@@ -100,48 +102,11 @@ def shrunk(data_root: str, work_dir: str, relpath: str,
     return cfg
 
 
-def weighted_terms(model, batch, recorder, weights) -> dict:
-    import torch
-    torch.manual_seed(0)
-    if weights is not None:
-        recorder.start_step(torch.tensor(weights))
-    data = model.data_preprocessor(batch, True)
-    losses = model(**data, mode='loss')
-    scores = recorder.finish_step() if weights is not None else None
-    terms = {}
-    for key, value in losses.items():
-        if 'loss' in key:
-            values = value if isinstance(value, (list, tuple)) else [value]
-            terms[key] = float(sum(v.sum() for v in values))
-    return dict(terms=terms,
-                scores=None if scores is None else scores.tolist())
-
-
 def check_weights(data_root: str, work_dir: str, relpath: str) -> dict:
-    """Weights 1 give the model's own loss; each term is linear in the
-    images' weights (each row weighted by one image's weight)."""
-    from mmib.engine.loss_adapters import PerSampleLossRecorder
-    runner = Runner.from_cfg(shrunk(data_root, work_dir, relpath,
-                                    dict(ratio=0.5)))
-    model = runner.model
-    model.train()
-    batch = next(iter(runner.train_dataloader))
-    recorder = PerSampleLossRecorder(model)
-    own = weighted_terms(model, batch, recorder, None)['terms']
-    ones = weighted_terms(model, batch, recorder, [1.0] * 4)
-    basis = [weighted_terms(model, batch, recorder,
-                            [float(i == j) for j in range(4)])['terms']
-             for i in range(4)]
-    w = [2.0, 0.5, 1.5, 3.0]
-    mixed = weighted_terms(model, batch, recorder, w)['terms']
-    linear = {k: sum(wi * b[k] for wi, b in zip(w, basis)) for k in own}
-    return dict(
-        adapters=[type(a).__name__ for a in recorder.adapters],
-        unsplittable=sorted(recorder.unsplittable),
-        ones_vs_own=max(abs(ones['terms'][k] - own[k]) for k in own),
-        mixed_vs_linear=max(abs(mixed[k] - linear[k]) for k in own),
-        scale=max(abs(v) for v in own.values()),
-        scores=ones['scores'])
+    """:func:`probe_common.check_weights` on one batch of the shrunk
+    recipe."""
+    cfg = shrunk(data_root, work_dir, relpath, dict(ratio=0.5))
+    return check_weights_of(Runner.from_cfg(cfg))
 
 
 class _StopAfterFirstEpoch(Hook):
@@ -198,19 +163,7 @@ def main() -> None:
                weights=check_weights(data_root, work_dir + '_weights',
                                      relpath))
     runner = Runner.from_cfg(shrunk(data_root, work_dir, relpath, hook))
-    try:
-        runner.train()
-    except Exception as error:  # reported, not raised: the test reads it
-        out['error'] = f'{type(error).__name__}: {error}'
-    infobatch = next(h for h in runner.hooks
-                     if type(h).__name__ == 'InfoBatchHook')
-    training = infobatch.training
-    out.update(
-        iters=runner.iter,
-        unsplittable=sorted(training.recorder.unsplittable),
-        seen=int(training.run.table.seen.sum()),
-        num_samples=len(training.run.table),
-        saved=infobatch.savings()['saved_samples'])
+    train_and_report(runner, out)
     print(json.dumps(out))
 
 

@@ -14,6 +14,8 @@ import mmib  # noqa: F401  (first: the CPU-stack fixes)
 import mmseg
 from mmengine.config import Config
 from mmengine.runner import Runner
+from probe_common import check_weights as check_weights_of
+from probe_common import train_and_report
 
 STOCK = osp.join(osp.dirname(mmseg.__file__), '.mim', 'configs',
                  'mask2former', 'mask2former_r50_8xb2-160k_ade20k-512x512.py')
@@ -66,46 +68,11 @@ def shrunk(data_root: str, work_dir: str, hook: dict) -> Config:
     return cfg
 
 
-def weighted_terms(model, batch, recorder, weights) -> dict:
-    """The loss terms of one forward with ``weights`` (None: no recorder),
-    with the same random point sampling every time."""
-    import torch
-    torch.manual_seed(0)
-    if weights is not None:
-        recorder.start_step(torch.tensor(weights))
-    data = model.data_preprocessor(batch, True)
-    losses = model(**data, mode='loss')
-    scores = recorder.finish_step() if weights is not None else None
-    terms = {k: float(v) for k, v in losses.items() if 'loss' in k}
-    return dict(terms=terms, scores=None if scores is None else
-                scores.tolist())
-
-
 def check_weights(data_root: str, work_dir: str) -> dict:
-    """Weights 1 give the model's own loss; every term is linear in the
-    images' weights, each row weighted by one image's: the terms of
-    ``w`` are ``sum_i w_i`` times those of the one-hot weights ``e_i``."""
-    from mmib.engine.loss_adapters import PerSampleLossRecorder
-    runner = Runner.from_cfg(shrunk(data_root, work_dir, dict(ratio=0.5)))
-    model = runner.model
-    model.train()
-    batch = next(iter(runner.train_dataloader))
-    recorder = PerSampleLossRecorder(model)
-    own = weighted_terms(model, batch, recorder, None)['terms']
-    ones = weighted_terms(model, batch, recorder, [1.0] * 4)
-    basis = [weighted_terms(model, batch, recorder,
-                            [float(i == j) for j in range(4)])['terms']
-             for i in range(4)]
-    w = [2.0, 0.5, 1.5, 3.0]
-    mixed = weighted_terms(model, batch, recorder, w)['terms']
-    linear = {k: sum(wi * b[k] for wi, b in zip(w, basis)) for k in own}
-    return dict(
-        adapters=[type(a).__name__ for a in recorder.adapters],
-        unsplittable=sorted(recorder.unsplittable),
-        ones_vs_own=max(abs(ones['terms'][k] - own[k]) for k in own),
-        mixed_vs_linear=max(abs(mixed[k] - linear[k]) for k in own),
-        scale=max(abs(v) for v in own.values()),
-        scores=ones['scores'])
+    """:func:`probe_common.check_weights` on one batch of the shrunk
+    recipe."""
+    cfg = shrunk(data_root, work_dir, dict(ratio=0.5))
+    return check_weights_of(Runner.from_cfg(cfg))
 
 
 def main() -> None:
@@ -115,19 +82,7 @@ def main() -> None:
     if hook.get('scores', 'sample') == 'sample':
         out['weights'] = check_weights(data_root, work_dir + '_weights')
     runner = Runner.from_cfg(shrunk(data_root, work_dir, hook))
-    try:
-        runner.train()
-    except Exception as error:  # reported, not raised: the test reads it
-        out['error'] = f'{type(error).__name__}: {error}'
-    infobatch = next(h for h in runner.hooks
-                     if type(h).__name__ == 'InfoBatchHook')
-    training = infobatch.training
-    out.update(
-        iters=runner.iter,
-        unsplittable=sorted(training.recorder.unsplittable),
-        seen=int(training.run.table.seen.sum()),
-        num_samples=len(training.run.table),
-        saved=infobatch.savings()['saved_samples'])
+    train_and_report(runner, out)
     print(json.dumps(out))
 
 
