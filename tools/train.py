@@ -214,6 +214,12 @@ def main(argv=None) -> None:
     try:
         runner.train()
     except ValueError as error:  # BatchNorm on a one-sample last batch
+        if 'need at least one array to concatenate' in str(error):
+            # MMEngine's BaseDataset serialising an empty data list
+            raise SystemExit(
+                'The training data set is empty (MMEngine found no sample '
+                'to load): check train_dataloader.dataset (data_root, '
+                'ann_file, data_prefix, indices).') from None
         if 'Expected more than 1 value per channel' not in str(error):
             raise
         loader = cfg.train_dataloader

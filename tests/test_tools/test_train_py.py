@@ -286,18 +286,22 @@ def test_every_tool_prints_usage_for_help_and_writes_nothing(script,
     assert os.listdir(tmp_path) == []
 
 
-def test_a_one_sample_batch_without_the_hook_is_one_line(tmp_path):
+@pytest.mark.parametrize('size,message', [
+    (33, 'A training batch held a single sample'),
+    (0, 'The training data set is empty')])
+def test_a_data_set_of_0_or_33_samples_without_the_hook_is_one_line(
+        tmp_path, size, message):
     """Without InfoBatch, BatchNorm's error on a last batch of one sample
-    (33 samples, batch 32) becomes a sentence with the way out."""
+    (33 samples, batch 32) and MMEngine's on an empty data set become a
+    sentence with the way out."""
     plain = osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py')
     out = subprocess.run(
         [sys.executable, 'tools/train.py', plain, '--work-dir',
          str(tmp_path / 'bn'), '--cfg-options',
-         'train_dataloader.dataset.indices=33',
+         f'train_dataloader.dataset.indices={size}',
          'train_dataloader.batch_size=32', 'train_cfg.max_epochs=1'],
         cwd=REPO, env=subprocess_env(), capture_output=True, text=True,
         timeout=300)
     assert out.returncode != 0
-    assert 'A training batch held a single sample' in out.stderr
-    assert 'drop_last=True' in out.stderr
+    assert message in out.stderr
     assert 'Traceback' not in out.stderr
