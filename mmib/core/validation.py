@@ -10,8 +10,10 @@ integers within what the data set size allows; tensors contiguous (no
 stretched, stride-0 views) of the declared size.
 """
 import math
+import random
 from typing import Any, Dict, Optional, Sequence
 
+import numpy as np
 import torch
 
 
@@ -242,10 +244,18 @@ def validate_rng(rng: Any, legacy: bool = False) -> None:
     """
     if not isinstance(rng, dict):
         fail('rng', rng, 'a dict of random states')
-    if not legacy:
+    if legacy:  # mmib 0.1: Python's and numpy's own state tuples
+        _loads('rng.python', rng.get('python'),
+               lambda state: random.Random().setstate(tuple(state)),
+               "Python's random state (version, 625 integers, gauss)")
+        _loads('rng.numpy', rng.get('numpy'),
+               lambda state: np.random.RandomState().set_state(tuple(state)),
+               "numpy's MT19937 state")
+    else:
         python = need_dict(rng, 'python', 'rng.python',
                            ('version', 'state', 'gauss'))
-        need_int(python, 'version', 'rng.python.version', 0, 16)
+        need_int(python, 'version', 'rng.python.version',
+                 random.Random.VERSION, random.Random.VERSION)
         internal = python['state']
         if not (isinstance(internal, (list, tuple)) and len(internal) == 625
                 and all(type(v) is int and 0 <= v < 2**32
@@ -272,9 +282,15 @@ def validate_rng(rng: Any, legacy: bool = False) -> None:
                  'a float')
     need_tensor(rng, 'torch', 'rng.torch', (torch.uint8, ),
                 max_length=1 << 16)
+    _loads('rng.torch', rng['torch'],
+           lambda state: torch.Generator().set_state(state),
+           "a state torch's CPU generator accepts")
     if rng.get('loader') is not None:
         need_tensor(rng, 'loader', 'rng.loader', (torch.uint8, ),
                     max_length=1 << 16)
+        _loads('rng.loader', rng['loader'],
+               lambda state: torch.Generator().set_state(state),
+               "a state torch's CPU generator accepts")
     cuda = rng.get('cuda')
     if cuda is not None:
         if not isinstance(cuda, (list, tuple)) or len(cuda) > 1024:
@@ -282,6 +298,17 @@ def validate_rng(rng: Any, legacy: bool = False) -> None:
         for i, _ in enumerate(cuda):
             need_tensor(dict(enumerate(cuda)), i, f'rng.cuda[{i}]',
                         (torch.uint8, ), max_length=1 << 16)
+
+
+def _loads(field: str, state: Any, load, what: str) -> None:
+    """Load ``state`` into a scratch generator (never the global ones):
+    a state its generator refuses is named here, not at the first step."""
+    try:
+        load(state)
+    except (ValueError, TypeError, RuntimeError, OverflowError,
+            IndexError) as error:
+        fail(field, f'a state its generator refuses ({str(error)[:80]})',
+             what)
 
 
 # -- settings of InfoBatchHook, checked when the runner is built -------------

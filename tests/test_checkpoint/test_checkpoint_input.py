@@ -157,13 +157,19 @@ def _mutations():
         s['table']['scores'] = s['table']['scores'][:-1]
     def bad_rng(s):
         s['rng']['python']['state'] = [0] * 3
+    def python_rng_version(s):
+        s['rng']['python']['version'] = 16
+    def random_torch_state(s):  # the right length, not a valid state
+        s['rng']['torch'] = torch.randint(0, 256, s['rng']['torch'].shape,
+                                          dtype=torch.uint8)
     def plan_of_another_pass(s):  # inside a pass, the plan of another
         s['clock']['pass_iter'] = 1
         s['plan']['epoch'] = s['clock']['pass_index'] + 1
     return [dup, stretched, out_of_range, negative_weight, nan_weight,
             huge_weight, weight_of_pruned, nan_score, huge_clock,
             negative_ledger, missing_plan, string_counter, bool_counter,
-            wrong_length, bad_rng, plan_of_another_pass]
+            wrong_length, bad_rng, python_rng_version, random_torch_state,
+            plan_of_another_pass]
 
 
 EXPECTED_FIELD = dict(
@@ -174,7 +180,28 @@ EXPECTED_FIELD = dict(
     huge_clock='clock.full_iters', negative_ledger='ledger.samples_trained',
     missing_plan='plan', string_counter='clock.pass_index',
     bool_counter='ledger.passes_done', wrong_length='table.scores',
-    bad_rng='rng.python.state', plan_of_another_pass='plan.epoch')
+    bad_rng='rng.python.state', plan_of_another_pass='plan.epoch',
+    python_rng_version='rng.python.version', random_torch_state='rng.torch')
+
+
+def test_legacy_random_states_are_loaded_into_scratch_generators():
+    """mmib 0.1's states (Python's and numpy's own tuples): one that its
+    generator refuses is named, the global states untouched."""
+    import random as stdlib_random
+
+    import numpy as np
+    from mmib.core.validation import validate_rng
+    good = dict(python=stdlib_random.getstate(),
+                numpy=np.random.get_state(), torch=torch.get_rng_state())
+    before = stdlib_random.getstate()
+    validate_rng(good, legacy=True)
+    assert stdlib_random.getstate() == before
+    for field, bad in (('rng.python', (3, tuple(range(10)), None)),
+                       ('rng.numpy', ('MT19937', [1, 2], 0, 0, 0.0))):
+        state = dict(good, **{field.split('.')[1]: bad})
+        with pytest.raises(StateError, match=rf"{field} = 'a state its "
+                           'generator refuses'):
+            validate_rng(state, legacy=True)
 
 
 @pytest.mark.parametrize('mutate', _mutations(), ids=lambda f: f.__name__)
