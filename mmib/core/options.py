@@ -58,6 +58,9 @@ class InfoBatchOptions:
     planner: PassPlanner = field(init=False, repr=False, compare=False)
     batch_scores: bool = field(init=False)
     momentum: float = field(init=False)
+    #: the settings a checkpoint records, to name one changed on resume
+    #: (:mod:`~mmib.core.setting_changes`)
+    recorded: Dict[str, Any] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         ratios = (tuple(self.ratio) if isinstance(self.ratio, (list, tuple))
@@ -80,6 +83,12 @@ class InfoBatchOptions:
         object.__setattr__(self, 'planner', planner)
         object.__setattr__(self, 'batch_scores', batch)
         object.__setattr__(self, 'momentum', momentum)
+        object.__setattr__(self, 'recorded', run_settings(
+            policy=self.policy, ratio=self.ratio, delta=self.delta,
+            threshold=self.threshold, quantiles=self.quantiles,
+            rescale=self.rescale, scores=self.scores,
+            score_momentum=momentum, policy_options=self.policy_options,
+            target_saving=self.target_saving))
 
     @property
     def pruning(self) -> PruningSettings:
@@ -91,18 +100,6 @@ class InfoBatchOptions:
         """A warning for loss weights large enough to destabilise training,
         or None."""
         return large_weight_warning(self.pruning.ratios, self.pruning.rescale)
-
-    @property
-    def recorded(self) -> Dict[str, Any]:
-        """The settings a checkpoint records, to name one changed on resume
-        (:mod:`~mmib.core.setting_changes`)."""
-        return run_settings(
-            policy=self.policy, ratio=self.ratio, delta=self.delta,
-            threshold=self.threshold, quantiles=self.quantiles,
-            rescale=self.rescale, scores=self.scores,
-            score_momentum=self.momentum,
-            policy_options=self.policy_options,
-            target_saving=self.target_saving)
 
     @property
     def loss_names(self) -> Tuple[str, ...]:

@@ -13,15 +13,12 @@ class LossCoverageCheck:
 
     Args:
         unweighted_losses (Sequence[str]): Terms allowed to stay unweighted
-            (each must be a term of the model's loss dict).
+            (each must be a term of the model's loss dict; the names are
+            checked with the other options:
+            :class:`mmib.core.InfoBatchOptions`).
     """
 
     def __init__(self, unweighted_losses: Sequence[str] = ()) -> None:
-        if isinstance(unweighted_losses, str) or not all(
-                isinstance(k, str) for k in unweighted_losses):
-            raise ValueError(
-                f'unweighted_losses={unweighted_losses!r} must be a list of '
-                "loss names, e.g. unweighted_losses=['loss_lovasz'].")
         self.unweighted_losses = tuple(unweighted_losses)
         self._handle = None
         self._recorder: Optional[PerSampleLossRecorder] = None

@@ -121,7 +121,7 @@ class ReductionAdapter(LossAdapter):
                 # element has weight (a level without positive anchors):
                 # zero for every sample, whatever its weight
                 step.add_scores(torch.zeros(step.batch_size))
-                return step.mark_weighted(self._own_loss(arguments))
+                return step.mark_weighted(output)
             self.note_unsplittable(
                 "returns a scalar even with reduction='none'")
             return self._own_loss(arguments)
