@@ -13,13 +13,15 @@ from typing import Any, Callable, Optional
 
 from ..core import InfoBatchSnapshot
 from ..core.state import CHECKPOINT_KEY
+from ..core.validation import validate_state
+from .rng_state import validate_rng
 from .safety import (CheckpointTrustError, defuse_meta_config,
                      is_plain_message_hub, plain_message_hub,
                      leftover_stand_in, restore_plain_message_hub,
                      restore_stand_ins)
 
-__all__ = ['CHECKPOINT_KEY', 'check_message_hub', 'read_checkpoint',
-           'write_checkpoint']
+__all__ = ['CHECKPOINT_KEY', 'check_message_hub', 'check_state',
+           'read_checkpoint', 'write_checkpoint']
 
 
 def write_checkpoint(checkpoint: dict,
@@ -120,3 +122,21 @@ def check_message_hub(hub: Any) -> None:
             if kind is not None and not isinstance(value, kind):
                 refuse(f'.{name}[{key!r}]'[:80],
                        f'a {type(value).__name__}, not a {kind.__name__}')
+
+
+def check_state(state: Any, num_samples: Optional[int] = None,
+                max_passes: Optional[float] = None,
+                max_full_iters: Optional[int] = None) -> None:
+    """Check ``checkpoint['infobatch']`` before anything of it is used.
+
+    The fields of the pruning state are checked by
+    :func:`mmib.core.validation.validate_state`, the random states by
+    :func:`mmib.checkpoint.rng_state.validate_rng` (loaded into scratch
+    generators). Arguments as for ``validate_state``.
+
+    Raises:
+        StateError: Naming the first bad field and what it should hold.
+    """
+    validate_state(state, num_samples, max_passes, max_full_iters)
+    if state.get('rng') is not None:
+        validate_rng(state['rng'], legacy=state.get('version') == 2)

@@ -10,7 +10,6 @@ integers within what the data set size allows; tensors contiguous (no
 stretched, stride-0 views) of the declared size.
 """
 import math
-import random
 from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
@@ -229,86 +228,6 @@ def validate_state(state: Any, num_samples: Optional[int] = None,
     of_plan = state.get('plan_settings') or state.get('settings')
     if of_plan is not None:
         _check_weights_of_policy(of_plan, weights, n, max_passes)
-
-    if state.get('rng') is not None:
-        validate_rng(state['rng'], legacy=state.get('version') == 2)
-
-
-def validate_rng(rng: Any, legacy: bool = False) -> None:
-    """Check the random states (:func:`mmib.checkpoint.rng_state.capture_rng`).
-
-    Args:
-        rng: ``checkpoint['infobatch']['rng']``.
-        legacy (bool): State version 2 (mmib 0.1) kept Python's and numpy's
-            states as their own tuples; only their presence is checked.
-    """
-    if not isinstance(rng, dict):
-        fail('rng', rng, 'a dict of random states')
-    if legacy:  # mmib 0.1: Python's and numpy's own state tuples
-        _loads('rng.python', rng.get('python'),
-               lambda state: random.Random().setstate(tuple(state)),
-               "Python's random state (version, 625 integers, gauss)")
-        _loads('rng.numpy', rng.get('numpy'),
-               lambda state: np.random.RandomState().set_state(tuple(state)),
-               "numpy's MT19937 state")
-    else:
-        python = need_dict(rng, 'python', 'rng.python',
-                           ('version', 'state', 'gauss'))
-        need_int(python, 'version', 'rng.python.version',
-                 random.Random.VERSION, random.Random.VERSION)
-        internal = python['state']
-        if not (isinstance(internal, (list, tuple)) and len(internal) == 625
-                and all(type(v) is int and 0 <= v < 2**32
-                        for v in internal)):
-            fail('rng.python.state', f'{type(internal).__name__}',
-                 "625 integers in [0, 2**32) (Python's Mersenne Twister)")
-        if python['gauss'] is not None and not isinstance(
-                python['gauss'], float):
-            fail('rng.python.gauss', python['gauss'], 'None or a float')
-        numpy = need_dict(rng, 'numpy', 'rng.numpy',
-                          ('name', 'keys', 'pos', 'has_gauss',
-                           'cached_gaussian'))
-        if numpy['name'] != 'MT19937':
-            fail('rng.numpy.name', numpy['name'], "'MT19937'")
-        keys = need_tensor(numpy, 'keys', 'rng.numpy.keys', (torch.int64, ),
-                           length=624)
-        if bool(((keys < 0) | (keys >= 2**32)).any()):
-            fail('rng.numpy.keys', 'a value outside [0, 2**32)',
-                 '32-bit unsigned keys')
-        need_int(numpy, 'pos', 'rng.numpy.pos', 0, 624)
-        need_int(numpy, 'has_gauss', 'rng.numpy.has_gauss', 0, 1)
-        if not isinstance(numpy['cached_gaussian'], float):
-            fail('rng.numpy.cached_gaussian', numpy['cached_gaussian'],
-                 'a float')
-    need_tensor(rng, 'torch', 'rng.torch', (torch.uint8, ),
-                max_length=1 << 16)
-    _loads('rng.torch', rng['torch'],
-           lambda state: torch.Generator().set_state(state),
-           "a state torch's CPU generator accepts")
-    if rng.get('loader') is not None:
-        need_tensor(rng, 'loader', 'rng.loader', (torch.uint8, ),
-                    max_length=1 << 16)
-        _loads('rng.loader', rng['loader'],
-               lambda state: torch.Generator().set_state(state),
-               "a state torch's CPU generator accepts")
-    cuda = rng.get('cuda')
-    if cuda is not None:
-        if not isinstance(cuda, (list, tuple)) or len(cuda) > 1024:
-            fail('rng.cuda', cuda, 'None or a list of uint8 tensors')
-        for i, _ in enumerate(cuda):
-            need_tensor(dict(enumerate(cuda)), i, f'rng.cuda[{i}]',
-                        (torch.uint8, ), max_length=1 << 16)
-
-
-def _loads(field: str, state: Any, load, what: str) -> None:
-    """Load ``state`` into a scratch generator (never the global ones):
-    a state its generator refuses is named here, not at the first step."""
-    try:
-        load(state)
-    except (ValueError, TypeError, RuntimeError, OverflowError,
-            IndexError) as error:
-        fail(field, f'a state its generator refuses ({str(error)[:80]})',
-             what)
 
 
 # -- settings of InfoBatchHook, checked when the runner is built -------------

@@ -17,7 +17,8 @@ from conftest import REPO, demo_config, run
 from conftest import PROBE_CONFIG, run_command, subprocess_env
 
 from mmib.core import InfoBatchSnapshot
-from mmib.core.validation import StateError, validate_state
+from mmib.checkpoint.io import check_state
+from mmib.core.validation import StateError
 from mmib.checkpoint.safety import (BoundedDecoder,
                                     CheckpointTrustError,
                                     defuse_meta_config,
@@ -190,7 +191,7 @@ def test_legacy_random_states_are_loaded_into_scratch_generators():
     import random as stdlib_random
 
     import numpy as np
-    from mmib.core.validation import validate_rng
+    from mmib.checkpoint.rng_state import validate_rng
     good = dict(python=stdlib_random.getstate(),
                 numpy=np.random.get_state(), torch=torch.get_rng_state())
     before = stdlib_random.getstate()
@@ -207,10 +208,10 @@ def test_legacy_random_states_are_loaded_into_scratch_generators():
 @pytest.mark.parametrize('mutate', _mutations(), ids=lambda f: f.__name__)
 def test_each_bad_state_field_is_named(trained, mutate):
     state = load(osp.join(trained, 'epoch_2.pth'))['infobatch']
-    validate_state(copy.deepcopy(state), max_passes=4)  # intact: fine
+    check_state(copy.deepcopy(state), max_passes=4)  # intact: fine
     mutate(state)
     with pytest.raises(StateError) as error:
-        validate_state(state, max_passes=4)
+        check_state(state, max_passes=4)
     field = EXPECTED_FIELD[mutate.__name__]
     assert f"checkpoint['infobatch'].{field} = " in str(error.value)
     assert 'expected' in str(error.value)
@@ -375,7 +376,7 @@ def test_fuzzed_checkpoints_give_named_errors_or_valid_state(trained):
             if isinstance(hub, dict):
                 check_message_hub(restore_plain_message_hub(hub))
             state = mutant.get('infobatch')
-            validate_state(state, num_samples=200, max_passes=4)
+            check_state(state, num_samples=200, max_passes=4)
             InfoBatchSnapshot.from_dict(state)
             outcomes['valid'] += 1
         except (StateError, CheckpointTrustError):

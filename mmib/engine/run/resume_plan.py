@@ -4,11 +4,11 @@ from typing import Any, Dict, Optional, Tuple
 
 from mmengine.dist import get_world_size
 
+from ...checkpoint.io import check_state
 from ...checkpoint.rng_state import restore_global_rng, restore_torch_rng
 from ...core import (InfoBatchOptions, InfoBatchSnapshot, PassClock,
                      PassPlan, SavingsLedger, ScoreTable)
 from ...core.setting_changes import describe_changes
-from ...core.validation import validate_state
 from ...mmengine_fields import diff_rank_seed
 
 
@@ -123,8 +123,8 @@ def plan_resume(state: Optional[dict], table: ScoreTable, driver, runner,
     # bounded by this run's schedule (a last pruned step may overshoot the
     # clock's target by less than a pass)
     geometry = driver.geometry
-    validate_state(state, len(table), geometry.num_passes,
-                   geometry.target_full_iters + geometry.full_pass_len)
+    check_state(state, len(table), geometry.num_passes,
+                geometry.target_full_iters + geometry.full_pass_len)
     snapshot = InfoBatchSnapshot.from_dict(state)
     table.load_state_dict(snapshot.table)
     clock = snapshot.clock
