@@ -151,7 +151,7 @@ def test_unweighted_loss_term_stops_training_with_its_name(tmp_path):
     with pytest.raises(RuntimeError) as error:
         run(cfg)
     message = str(error.value)
-    assert "loss terms ['loss_l2'] carry gradient but are not weighted" \
+    assert "loss terms ['loss_l2'] carry gradient but reach no loss" \
         in message
     assert "['head.loss_module']" in message  # the loss modules found
     assert "unweighted_losses=['loss_l2']" in message  # the way out

@@ -86,6 +86,9 @@ def test_every_shipped_config_builds_when_reused_by_scope(name, tmp_path):
     mmib's scope; the runner still builds the codebase's visualizer,
     model and hooks (nothing is trained; data sets are built lazily)."""
     from mmengine.runner import Runner
+    if name.startswith('detection/'):
+        pytest.skip('mmdet needs the full mmcv: built in the mmdet '
+                    'environment (tests/test_stock/test_mmdet_env.py)')
     path = tmp_path / 'mine.py'
     path.write_text(f"_base_ = ['mmib::{name}']\n")
     cfg = Config.fromfile(str(path))

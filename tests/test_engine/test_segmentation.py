@@ -102,19 +102,3 @@ def test_ratio_zero_equals_plain_mmseg_and_schedule_is_covered(
     assert pruned.optim_wrapper.get_lr()['lr'][0] == pytest.approx(
         plain.optim_wrapper.get_lr()['lr'][0], rel=1e-6)
     assert lr_p[-1] == pytest.approx(lr_plain[-1], abs=1e-3)
-
-
-def test_head_without_a_per_sample_loss(tiny_ade20k, tmp_path):
-    """Lovasz over the whole batch (mmseg: per_image=False needs
-    reduction='none') is one scalar: rejected at the first step, before
-    anything is trained, naming the terms and the way out."""
-    cfg = seg_config(str(tmp_path), tiny_ade20k, infobatch=dict(ratio=0.5))
-    lovasz = dict(type='LovaszLoss', per_image=False, reduction='none',
-                  loss_type='multi_class')
-    cfg.model.decode_head.loss_decode = lovasz
-    cfg.model.auxiliary_head.loss_decode = lovasz
-    runner = Runner.from_cfg(cfg)
-    with pytest.raises(RuntimeError, match=r"(?s)'decode.loss_lovasz'.*"
-                       'per_image=False.*per_image=True.*unweighted_losses'):
-        runner.train()
-    assert runner.iter == 0

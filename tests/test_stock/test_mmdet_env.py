@@ -91,6 +91,17 @@ def check_rows(weights: dict, first: str) -> None:
     assert len(set(weights['scores'])) == 4
 
 
+def check_by_hand(by_hand: dict) -> None:
+    """Each image's share of the loss (only its weight 1, through the
+    adapters) equals the hand computation of the probes
+    (``probe_common.check_by_hand``: each loss module run on that image's
+    rows alone), and the images' shares differ."""
+    scale = max(abs(v) for v in by_hand['hand'])
+    assert by_hand['difference'] <= 1e-5 * scale, by_hand
+    assert len({round(v, 4) for v in by_hand['hand']}) == len(
+        by_hand['hand']), by_hand
+
+
 def check_run(run: dict, num_samples: int) -> None:
     assert run['error'] is None, run
     assert run['unsplittable'] == []
@@ -110,6 +121,25 @@ def test_mask2former_per_image_and_batch_scores(mmdet_python, tiny_ade20k,
         check_run(run, 40)
         if scores == 'sample':
             check_rows(run['weights'], 'MaskFormerHeadAdapter')
+            check_by_hand(run['by_hand'])
+            assert run['by_hand']['modules'] == [
+                'decode_head.loss_cls', 'decode_head.loss_dice',
+                'decode_head.loss_mask']
+
+
+def test_mask2former_ratio_zero_and_resume(mmdet_python, tiny_ade20k,
+                                           tmp_path):
+    """The iteration-based Mask2Former recipe: stopped at its checkpoint of
+    iteration 15 and resumed, it ends with the weights of an uninterrupted
+    run, bit for bit. With the line at ratio=0 it trains the plain run up
+    to float rounding only: its mask and dice losses have
+    ``loss_weight=5``, which mmdet applies to the reduced loss in the plain
+    run and to each element before the (weighted) reduction with the line
+    (about 1e-6 after 30 iterations)."""
+    exact = probe('mask2former_probe.py', [
+        mmdet_python, tiny_ade20k, str(tmp_path / 'exact'), '--exact'])
+    assert exact['resumed_equals_straight'], exact
+    assert exact['zero_vs_plain'] < 1e-4, exact
 
 
 @pytest.mark.parametrize('config,first', [
@@ -126,27 +156,32 @@ def test_detection_recipes_weight_and_score_per_image(
         mmdet_python, fashion_mnist_coco, str(tmp_path / 'run'), config,
         json.dumps(dict(ratio=0.5, delta=1.0))])
     check_rows(run['weights'], first)
+    check_by_hand(run['by_hand'])
     if 'faster' in config:
         assert 'BBoxHeadAdapter' in run['weights']['adapters']
     check_run(run, 20)
 
 
-def test_a_head_that_orders_its_rows_itself_is_named_not_guessed(
+def test_a_head_that_orders_its_rows_itself_trains_with_batch_scores(
         mmdet_python, fashion_mnist_coco, tmp_path):
     """ATSS overrides the anchor head's loss: its rows are not mapped by
-    guess; the first step names the terms and ``scores='batch'``."""
+    guess; its terms are named as not split and weighted as a whole (batch
+    loss scores for them), and the stock recipe trains and prunes with the
+    plain line."""
     run = probe('detection_probe.py', [
         mmdet_python, fashion_mnist_coco, str(tmp_path / 'atss'),
-        'atss/atss_r50_fpn_1x_coco.py', json.dumps(dict(ratio=0.5))])
+        'atss/atss_r50_fpn_1x_coco.py',
+        json.dumps(dict(ratio=0.5, delta=1.0))])
     assert run['weights']['adapters'][0] == 'ReductionAdapter'
-    assert run['iters'] == 0
-    assert "scores='batch'" in run['error']
+    assert run['error'] is None, run
     assert 'bbox_head.loss_bbox' in run['unsplittable']
+    assert run['iters'] > 0 and run['saved'] > 0
 
 
 @pytest.mark.parametrize('config', [
     'retinanet/retinanet_r50_fpn_1x_coco.py',
     'faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+    'detr/detr_r50_8xb2-150e_coco.py',
 ])
 def test_detection_ratio_zero_is_the_plain_run_and_resume_is_exact(
         mmdet_python, fashion_mnist_coco, tmp_path, config):
@@ -156,5 +191,44 @@ def test_detection_ratio_zero_is_the_plain_run_and_resume_is_exact(
     exact = probe('detection_probe.py', [
         mmdet_python, fashion_mnist_coco, str(tmp_path / 'exact'), config,
         '--exact'])
-    assert exact == dict(zero_equals_plain=True,
-                         resumed_equals_straight=True)
+    assert exact['zero_equals_plain'] and exact['resumed_equals_straight']
+
+
+def test_the_shipped_detection_config_trains_with_the_line(mmdet_python,
+                                                           tmp_path):
+    """``configs/detection/`` (mmdet's stock RetinaNet through an
+    ``mmdet::`` base, shrunk) with the line, on a small COCO set: one
+    two epochs train (4 iterations of 8) and COCO's metric evaluates it
+    (the benchmark reads its bbox mAP)."""
+    from mmib_kit.datasets.fashion_mnist_coco import write_fashion_mnist_coco
+    source = osp.join(REPO, 'data', 'fashion-mnist')
+    if not osp.exists(osp.join(source, 'train-labels-idx1-ubyte')):
+        pytest.skip('Fashion-MNIST is not prepared '
+                    '(python tools/prepare_fashion_mnist.py)')
+    root = str(tmp_path / 'coco') + '/'
+    write_fashion_mnist_coco(root, source, num_train=16, num_val=8)
+    config = osp.join(REPO, 'configs', 'detection',
+                      'retinanet_r18-tiny_fashion-mnist-coco_full.py')
+    code = f"""
+import mmib
+from mmengine.config import Config
+from mmengine.runner import Runner
+cfg = Config.fromfile({config!r})
+for loader in (cfg.train_dataloader, cfg.val_dataloader):
+    loader.dataset.data_root = {root!r}
+cfg.val_evaluator.ann_file = {root!r} + 'annotations/val.json'
+cfg.merge_from_dict({{'train_cfg.max_epochs': 2,
+                     'train_cfg.val_interval': 10,
+                     'param_scheduler.1.end': 2,
+                     'param_scheduler.1.T_max': 1,
+                     'train_dataloader.dataset.indices': 16}})
+cfg.custom_hooks = [dict(type='InfoBatchHook', ratio=0.5)]
+cfg.work_dir = {str(tmp_path / 'work')!r}
+runner = Runner.from_cfg(cfg)
+runner.train()
+metrics = runner.val()  # empty while no box passes the score threshold
+print(runner.iter, type(runner.val_evaluator.metrics[0]).__name__,
+      type(metrics).__name__)
+"""
+    last = sh([mmdet_python, '-c', code]).stdout.strip().splitlines()[-1]
+    assert last == '4 CocoMetric dict', last

@@ -8,8 +8,11 @@ from .recorder import PerSampleLossRecorder
 
 class LossCoverageCheck:
     """At the first training step, every loss term that carries gradient
-    must be weighted per sample (weighting only part of the loss biases the
-    gradient), unless it is listed in ``unweighted_losses``.
+    must reach a weighted loss (per sample, or for a loss module that
+    cannot be split, as a whole by the batch's mean weight: weighting only
+    part of the loss biases the gradient), unless it is listed in
+    ``unweighted_losses``. A term no loss module computes (a regulariser
+    the head adds itself) reaches none.
 
     Args:
         unweighted_losses (Sequence[str]): Terms allowed to stay unweighted
@@ -57,14 +60,13 @@ class LossCoverageCheck:
                           for name, why in recorder.unsplittable.items())
         if refused:
             raise RuntimeError(
-                f'InfoBatch: the loss terms {refused} carry gradient but are '
-                'not weighted per sample (the loss modules found are '
-                f'{recorder.module_names}{unsplit}). Weighting only part '
-                'of the loss biases the gradient. Compute it with a loss '
-                "module that has reduction='mean'/'sum' or an adapter in "
-                'mmib.engine.LOSS_ADAPTERS (README, "Loss adapters"), or '
-                "set InfoBatchHook(scores='batch') (batch loss scores: such "
-                "a term is weighted by its batch's mean weight), or "
+                f'InfoBatch: the loss terms {refused} carry gradient but '
+                'reach no loss module InfoBatch weights (the loss modules '
+                f'found are {recorder.module_names}{unsplit}). Weighting '
+                'only part of the loss biases the gradient. Compute the '
+                'term with a loss module (any nn.Module with '
+                "reduction='mean'/'sum', or one served by an adapter in "
+                'mmib.engine.LOSS_ADAPTERS: README, "Loss adapters"), or '
                 'accept the bias knowingly with InfoBatchHook('
                 f'unweighted_losses={refused}).')
         if allowed:

@@ -13,9 +13,9 @@ their own adapters (:class:`~.reduction.ReductionAdapter`), which then weight
 each row by its image's weight and score each image by the mean of its
 rows. Only heads that compute their losses with the served class's own
 methods are served (a subclass that overrides them, such as ATSS or GFL,
-orders its rows its own way: its loss modules are named as not split, and
-``scores='batch'`` trains it); a call whose rows do not add up leaves them
-unowned, and its module is named as not split.
+orders its rows its own way: its loss modules are named as not split and
+weighted as a whole, with batch loss scores); a call whose rows do not add
+up leaves them unowned, and its module is named as not split.
 """
 from typing import Callable, Dict, List, Sequence
 

@@ -1,4 +1,5 @@
 """Finds the model's loss modules, attaches their adapters, records steps."""
+import logging
 from typing import Dict, List, Optional, Tuple, Type
 
 import torch
@@ -46,23 +47,21 @@ class PerSampleLossRecorder:
     Each loss module gets the first registered adapter (by priority) that
     serves it (:data:`LOSS_ADAPTERS`).
 
-    With ``batch_fallback`` (the hook's ``scores='batch'``), a loss module
-    whose loss cannot be split per sample is weighted as a whole instead:
-    by the batch's mean weight, its value added to every sample's score, as
-    batch loss scores treat every loss (BLS: Zhou et al., CVPR 2026).
+    A loss module whose loss cannot be split per sample (it returns a
+    scalar, its rows are not the batch's, its element-wise reduction is not
+    its own) is weighted as a whole instead: by the batch's mean weight,
+    its value added to every sample's score, as batch loss scores treat
+    every loss (BLS: Zhou et al., CVPR 2026); a WARNING names it and why,
+    once. No recipe is refused for such a loss.
 
     Args:
         model (nn.Module): The model (unwrapped) whose loss modules to hook.
-        batch_fallback (bool): Weight unsplittable losses by the batch's
-            mean weight instead of leaving them unweighted. Defaults to
-            False.
 
     Raises:
         ValueError: If no adapter serves any module of the model.
     """
 
-    def __init__(self, model: nn.Module,
-                 batch_fallback: bool = False) -> None:
+    def __init__(self, model: nn.Module) -> None:
         found = find_loss_modules(model)
         if not found:
             seen = [
@@ -82,17 +81,16 @@ class PerSampleLossRecorder:
                 'compute it with such a module, or register an adapter for '
                 'your loss (see README, "Loss adapters").')
         self.step: Optional[StepRecord] = None
-        self.batch_fallback = batch_fallback
         self._unsplittable: Dict[str, str] = {}
         self.adapters: List[LossAdapter] = [
             cls(name, module, self) for name, module, cls in found
         ]
         self._handles = [h for a in self.adapters for h in a.attach()]
-        if batch_fallback:  # after the adapters' hooks: sees their output
-            self._handles += [
-                a.module.register_forward_hook(self._batch_weighting(a.name))
-                for a in self.adapters
-            ]
+        # after the adapters' hooks: sees their output
+        self._handles += [
+            a.module.register_forward_hook(self._batch_weighting(a.name))
+            for a in self.adapters
+        ]
 
     @property
     def recording(self) -> bool:
@@ -164,7 +162,11 @@ class PerSampleLossRecorder:
         reach no per-sample-weighted loss of the current step.
 
         Follows each term's autograd graph back; a term is weighted when a
-        tensor that an adapter returned weighted lies on it.
+        tensor that an adapter returned weighted lies on it. A tensor of
+        exactly zero that reaches none is no part of the loss to weight:
+        mmdet's heads return ``pred.sum() * 0`` for a level without
+        positive samples (ATSS, FCOS, GFL), which keeps the level's
+        parameters in the graph without calling the loss module.
 
         Args:
             losses (dict): The model's ``mode='loss'`` output.
@@ -181,7 +183,8 @@ class PerSampleLossRecorder:
             tensors = value if isinstance(value, (list, tuple)) else [value]
             for tensor in tensors:
                 if (isinstance(tensor, torch.Tensor) and tensor.requires_grad
-                        and not _reaches(tensor.grad_fn, weighted)):
+                        and not _reaches(tensor.grad_fn, weighted)
+                        and bool(tensor.detach().ne(0).any())):
                     missing.append(key)
                     break
         return missing
@@ -195,17 +198,16 @@ class PerSampleLossRecorder:
         """Name a loss module whose loss cannot be split per sample, once."""
         if name not in self._unsplittable:
             self._unsplittable[name] = why
-            then = ("with scores='batch' its loss is weighted by the batch's "
-                    'mean weight and its value scores every sample of the '
-                    'batch (batch loss scores)' if self.batch_fallback else
-                    'its loss is kept as it is (not weighted, not part of '
-                    "the scores; scores='batch' would weight it as a whole)")
-            print_log(f'InfoBatch: loss module `{name}` {why}; {then}.',
-                      logger='current')
+            print_log(
+                f'InfoBatch: loss module `{name}` {why}; it is not split '
+                "per sample: its loss is weighted by the batch's mean "
+                'weight and its value is added to the score of every '
+                'sample of the batch (batch loss scores for this term).',
+                logger='current', level=logging.WARNING)
 
     def _batch_weighting(self, name: str):
         """The forward hook that weights module ``name``'s loss as a whole
-        when it could not be split (see ``batch_fallback``)."""
+        when it could not be split (see the class doc)."""
 
         def hook(module, args, output):
             step = self.step

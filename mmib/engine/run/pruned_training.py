@@ -56,8 +56,7 @@ class PrunedTraining:
                      if options.seed is None else options.seed)
         table = ScoreTable(driver.num_samples, options.momentum,
                            from_zero=options.batch_scores)
-        self.recorder = PerSampleLossRecorder(
-            model, batch_fallback=options.batch_scores)
+        self.recorder = PerSampleLossRecorder(model)
         self.coverage = LossCoverageCheck(options.loss_names)
         self.coverage.attach(model, self.recorder, runner.logger.warning)
         self.savings_log = SavingsLog()

@@ -7,6 +7,8 @@ argument where it has one, else computed here), and each sample's score
 equals the module's own loss of that sample alone (or the per-sample
 reduction computed here).
 """
+from unittest.mock import patch
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -124,19 +126,19 @@ def test_mmseg_losses_with_a_weight_argument(name):
     torch.testing.assert_close(weighted, own_weighted, rtol=1e-5, atol=1e-6)
 
 
-def test_lovasz_batch_mode_is_named_not_split():
+def test_lovasz_batch_mode_is_named_and_weighted_as_a_whole():
+    """per_image=False has no per-image part: named, weighted by the
+    batch's mean weight, its value every sample's score."""
     from mmseg.models.losses import LovaszLoss
     loss = LovaszLoss(loss_type='multi_class', per_image=False,
                       reduction='none')
     logits, label = seg_batch()
     recorder, value, scores = record(Holder(loss), WEIGHTS, logits, label)
-    assert scores is None
+    own = loss(logits, label)
     assert 'per_image=False' in recorder.unsplittable['loss_module']
     assert 'per_image=True' in recorder.unsplittable['loss_module']
-    torch.testing.assert_close(value, loss(logits, label))
-    assert recorder.unweighted_terms({'loss_lovasz': value}) == [
-        'loss_lovasz'
-    ]
+    torch.testing.assert_close(value, own * WEIGHTS.mean())
+    torch.testing.assert_close(scores, own.detach().expand(4))
 
 
 def test_ohem_pixel_sampler_weight_selects_the_scored_pixels():
@@ -285,9 +287,10 @@ def test_generic_fallback_is_verified_against_the_modules_own_reduction():
 
     recorder, value, scores = record(Holder(Inconsistent()), WEIGHTS, pred,
                                      target)
-    assert scores is None
     assert 'different loss' in recorder.unsplittable['loss_module']
-    torch.testing.assert_close(value, square.max())  # its own, unweighted
+    # its own loss, weighted as a whole
+    torch.testing.assert_close(value, square.max() * WEIGHTS.mean())
+    torch.testing.assert_close(scores, square.detach().max().expand(4))
     assert value.requires_grad
 
 
@@ -479,7 +482,7 @@ def test_nested_loss_modules_are_hooked_once():
     assert [n for n, _, _ in find_loss_modules(model)] == ['loss']
 
 
-def test_unsplittable_output_is_kept_and_named_once(caplog):
+def test_unsplittable_output_is_weighted_whole_and_named_once():
 
     class AlwaysScalar(nn.Module):
         reduction = 'mean'
@@ -490,11 +493,14 @@ def test_unsplittable_output_is_kept_and_named_once(caplog):
     model = nn.Module()
     model.scalar = AlwaysScalar()
     recorder = PerSampleLossRecorder(model)
-    recorder.start_step(torch.ones(2))
-    out = model.scalar(torch.ones(2, 3))
-    assert out.ndim == 0
-    assert recorder.finish_step() is None
-    assert 'scalar' in recorder._unsplittable
+    with patch('mmib.engine.loss_adapters.recorder.print_log') as warning:
+        for weights in (torch.tensor([1.0, 3.0]), torch.tensor([2.0, 2.0])):
+            recorder.start_step(weights)
+            out = model.scalar(torch.full((2, 3), 0.5))
+            assert out.ndim == 0 and float(out) == 0.5 * 2.0
+            assert recorder.finish_step().tolist() == [0.5, 0.5]
+    assert 'scalar' in recorder.unsplittable
+    assert warning.call_count == 1
 
 
 @pytest.mark.parametrize('channel', [None, 3])
@@ -665,3 +671,21 @@ def test_label_smooth_loss_runs_scores_and_weights(mode, target_kind):
     expected = (elementwise * weights.reshape(
         (-1, ) + (1, ) * (elementwise.ndim - 1))).sum() / 4
     torch.testing.assert_close(weighted, expected)
+
+
+def test_a_zero_term_without_a_loss_module_is_not_missing():
+    """mmdet's ``pred.sum() * 0`` for a level without positives reaches no
+    loss module and adds nothing: not a missing term; a non-zero term that
+    reaches none is."""
+    from mmseg.models.losses import CrossEntropyLoss
+    model = Holder(CrossEntropyLoss())
+    logits, label = classification_batch()
+    recorder = PerSampleLossRecorder(model)
+    recorder.start_step(WEIGHTS)
+    weighted = model(logits, label)
+    terms = dict(loss_cls=[weighted, logits.sum() * 0],
+                 loss_zero=logits.sum() * 0,
+                 loss_l2=logits.pow(2).sum() * 1e-4)
+    assert recorder.unweighted_terms(terms) == ['loss_l2']
+    recorder.finish_step()
+    recorder.remove()

@@ -1,6 +1,6 @@
-"""With ``scores='batch'`` a loss that cannot be split per sample is
-weighted as a whole: by the batch's mean weight, its value in every
-sample's score (hand computation on one batch)."""
+"""A loss that cannot be split per sample is weighted as a whole: by the
+batch's mean weight, its value in every sample's score (hand computation on
+one batch), whatever the ``scores`` setting."""
 import torch
 from mmseg.models.losses import CrossEntropyLoss, LovaszLoss
 from torch import nn
@@ -29,7 +29,7 @@ def test_an_unsplittable_loss_is_weighted_by_the_batch_mean_weight():
     labels = torch.randint(0, 3, (4, 5, 5))
     own_ce, own_lovasz = model(logits, labels)
     weights = torch.tensor([2.0, 0.5, 1.0, 1.5])
-    recorder = PerSampleLossRecorder(model, batch_fallback=True)
+    recorder = PerSampleLossRecorder(model)
     recorder.start_step(weights)
     ce, lovasz = model(logits, labels)
     scores = recorder.finish_step_losses()
@@ -39,17 +39,4 @@ def test_an_unsplittable_loss_is_weighted_by_the_batch_mean_weight():
     per_image = per_pixel.reshape(4, -1).mean(1)
     assert torch.allclose(ce, (per_pixel * weights.reshape(4, 1, 1)).mean())
     assert torch.allclose(scores, per_image + own_lovasz.detach(), atol=1e-6)
-    recorder.remove()
-
-
-def test_without_batch_scores_it_stays_unweighted_and_unscored():
-    model = TwoLosses()
-    logits = torch.randn(2, 3, 4, 4)
-    labels = torch.randint(0, 3, (2, 4, 4))
-    own_lovasz = model(logits, labels)[1]
-    recorder = PerSampleLossRecorder(model)
-    recorder.start_step(torch.tensor([2.0, 2.0]))
-    lovasz = model(logits, labels)[1]
-    recorder.finish_step_losses()
-    assert torch.equal(lovasz, own_lovasz)
     recorder.remove()

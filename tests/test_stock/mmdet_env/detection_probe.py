@@ -6,7 +6,8 @@ JSON line of what happened.
 Usage: python detection_probe.py DATA_ROOT WORK_DIR CONFIG HOOK_JSON
        python detection_probe.py DATA_ROOT WORK_DIR CONFIG --exact
 (CONFIG relative to mmdet's configs). The first compares one batch's loss
-terms under chosen weights with the model's own loss, then trains; the
+terms under chosen weights with the model's own loss and with a hand
+computation (:func:`image_of_rows`), then trains; the
 second checks ratio=0 against the plain run and a resumed run against a
 straight one, weight for weight.
 """
@@ -17,8 +18,9 @@ import sys
 import mmib  # noqa: F401  (first: the CPU-stack fixes)
 import mmdet
 from mmengine.config import Config
-from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from probe_common import block_rows, check_by_hand
+from probe_common import check_exact as check_exact_of
 from probe_common import check_weights as check_weights_of
 from probe_common import train_and_report
 
@@ -109,48 +111,40 @@ def check_weights(data_root: str, work_dir: str, relpath: str) -> dict:
     return check_weights_of(Runner.from_cfg(cfg))
 
 
-class _StopAfterFirstEpoch(Hook):
-    """Ends training after the first epoch (as an interruption would),
-    after its checkpoint is saved."""
+def image_of_rows(name, arguments, before, batch, watched):
+    """The image of each row of a loss module's call, from what the heads
+    do: anchor heads (RetinaNet, the RPN) and DETR flatten their rows image
+    by image, the same number each; the RoI box head's class loss has a
+    row per RoI (its first column is the image index), its box loss a row
+    per positive RoI (label below the background class)."""
+    pred = arguments[list(arguments)[1]]
+    if not name.startswith('roi_head.bbox_head.'):
+        return block_rows(pred, len(batch['inputs']))
+    rois = watched['roi_head.bbox_roi_extractor'][-1][1]
+    image = rois[:, 0].long()
+    if name.endswith('loss_cls'):
+        return image
+    cls_call = [a for n, _, a in before if n == 'roi_head.bbox_head.loss_cls']
+    labels = cls_call[-1][list(cls_call[-1])[2]]
+    num_classes = int(cls_call[-1][list(cls_call[-1])[1]].shape[1]) - 1
+    return image[(labels >= 0) & (labels < num_classes)]
 
-    def after_train_epoch(self, runner) -> None:
-        runner.train_loop.stop_training = True
 
-
-def _weights(runner) -> dict:
-    return {k: v.detach().clone() for k, v in runner.model.state_dict().items()}
-
-
-def _train(data_root, work_dir, relpath, hook, resume=False):
-    cfg = shrunk(data_root, work_dir, relpath, hook or dict(ratio=0.0))
-    if hook is None:
-        cfg.custom_hooks = []
-    cfg.resume = resume
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return runner
+def by_hand(data_root: str, work_dir: str, relpath: str) -> dict:
+    """:func:`probe_common.check_by_hand` on one batch of the shrunk
+    recipe."""
+    cfg = shrunk(data_root, work_dir, relpath, dict(ratio=0.5))
+    watch = ('roi_head.bbox_roi_extractor', ) if 'rpn_head' in cfg.model \
+        else ()
+    return check_by_hand(Runner.from_cfg(cfg), image_of_rows, watch)
 
 
 def check_exact(data_root: str, work_dir: str, relpath: str) -> dict:
-    """ratio=0 trains what the plain run trains; a pruned run stopped after
-    its first epoch and resumed ends with the weights of a straight one."""
-    import torch
-    plain = _weights(_train(data_root, work_dir + '_plain', relpath, None))
-    zero = _weights(_train(data_root, work_dir + '_zero', relpath,
-                           dict(ratio=0.0)))
-    hook = dict(ratio=0.5, delta=1.0)
-    straight = _weights(_train(data_root, work_dir + '_straight', relpath,
-                               hook))
-    resumed_dir = work_dir + '_resumed'
-    first = Runner.from_cfg(shrunk(data_root, resumed_dir, relpath, hook))
-    first.register_hook(_StopAfterFirstEpoch(), priority='LOWEST')
-    first.train()
-    resumed = _weights(_train(data_root, resumed_dir, relpath, hook,
-                              resume=True))
-    return dict(
-        zero_equals_plain=all(torch.equal(plain[k], zero[k]) for k in plain),
-        resumed_equals_straight=all(
-            torch.equal(straight[k], resumed[k]) for k in straight))
+    """:func:`probe_common.check_exact` on the shrunk recipe (2 epochs, a
+    checkpoint after each: interrupted after the first)."""
+    return check_exact_of(
+        lambda folder, hook: shrunk(data_root, folder, relpath, hook),
+        work_dir)
 
 
 def main() -> None:
@@ -161,7 +155,12 @@ def main() -> None:
     hook = json.loads(sys.argv[4])
     out = dict(error=None,
                weights=check_weights(data_root, work_dir + '_weights',
-                                     relpath))
+                                     relpath),
+               by_hand=None)
+    try:  # a head no adapter serves (ATSS) has no per-image share
+        out['by_hand'] = by_hand(data_root, work_dir + '_hand', relpath)
+    except Exception as error:
+        out['by_hand'] = dict(error=f'{type(error).__name__}: {error}')
     runner = Runner.from_cfg(shrunk(data_root, work_dir, relpath, hook))
     train_and_report(runner, out)
     print(json.dumps(out))

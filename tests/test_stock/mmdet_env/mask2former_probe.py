@@ -3,8 +3,11 @@ R-50 ADE20K config, shrunk, trains on the tiny ADE20K set with the
 InfoBatch line; prints one JSON line of what happened.
 
 Usage: python mask2former_probe.py DATA_ROOT WORK_DIR HOOK_JSON
-(with per-sample scores, first one batch's loss terms under chosen weights,
-through the loss adapters, against the model's own loss)
+       python mask2former_probe.py DATA_ROOT WORK_DIR --exact
+The first (with per-sample scores) compares one batch's loss terms under
+chosen weights, through the loss adapters, with the model's own loss and
+with a hand computation, then trains; the second checks ratio=0 against the
+plain run and a resumed run against a straight one, weight for weight.
 """
 import json
 import os.path as osp
@@ -14,6 +17,9 @@ import mmib  # noqa: F401  (first: the CPU-stack fixes)
 import mmseg
 from mmengine.config import Config
 from mmengine.runner import Runner
+import torch
+from probe_common import block_rows, check_by_hand
+from probe_common import check_exact
 from probe_common import check_weights as check_weights_of
 from probe_common import train_and_report
 
@@ -75,12 +81,42 @@ def check_weights(data_root: str, work_dir: str) -> dict:
     return check_weights_of(Runner.from_cfg(cfg))
 
 
+def by_hand(data_root: str, work_dir: str) -> dict:
+    """:func:`probe_common.check_by_hand` on one batch of the shrunk
+    recipe: the class loss has a row per query, image by image; the dice
+    loss a row per matched mask (one per ground-truth mask up to the
+    number of queries: the matching is one to one), image by image; the
+    mask loss as many rows (its sampled points) per matched mask."""
+    runner = Runner.from_cfg(shrunk(data_root, work_dir, dict(ratio=0.5)))
+    head = runner.model.decode_head
+
+    def image_of_rows(name, arguments, before, batch, watched):
+        pred = arguments[list(arguments)[1]]
+        size = len(batch['inputs'])
+        if name.endswith('loss_cls'):
+            return block_rows(pred, size)
+        gts, _ = head._seg_data_to_instance_data(batch['data_samples'])
+        masks = torch.tensor([min(len(g), head.num_queries) for g in gts])
+        per_mask = len(pred) // int(masks.sum())
+        return torch.arange(size).repeat_interleave(masks * per_mask)
+
+    return check_by_hand(runner, image_of_rows)
+
+
 def main() -> None:
     data_root, work_dir = sys.argv[1], sys.argv[2]
+    if sys.argv[3] == '--exact':  # 30 iterations, a checkpoint at 15
+        def build(folder, hook):
+            cfg = shrunk(data_root, folder, hook)
+            cfg.default_hooks.checkpoint.interval = 15
+            return cfg
+        print(json.dumps(check_exact(build, work_dir, stop_at=15)))
+        return
     hook = json.loads(sys.argv[3])
     out = dict(error=None)
     if hook.get('scores', 'sample') == 'sample':
         out['weights'] = check_weights(data_root, work_dir + '_weights')
+        out['by_hand'] = by_hand(data_root, work_dir + '_hand')
     runner = Runner.from_cfg(shrunk(data_root, work_dir, hook))
     train_and_report(runner, out)
     print(json.dumps(out))
