@@ -18,7 +18,7 @@ import mmseg
 from mmengine.config import Config
 from mmengine.runner import Runner
 import torch
-from probe_common import block_rows, check_by_hand
+from probe_common import block_rows
 from probe_common import check_exact
 from probe_common import check_weights as check_weights_of
 from probe_common import train_and_report
@@ -76,17 +76,11 @@ def shrunk(data_root: str, work_dir: str, hook: dict) -> Config:
 
 def check_weights(data_root: str, work_dir: str) -> dict:
     """:func:`probe_common.check_weights` on one batch of the shrunk
-    recipe."""
-    cfg = shrunk(data_root, work_dir, dict(ratio=0.5))
-    return check_weights_of(Runner.from_cfg(cfg))
-
-
-def by_hand(data_root: str, work_dir: str) -> dict:
-    """:func:`probe_common.check_by_hand` on one batch of the shrunk
-    recipe: the class loss has a row per query, image by image; the dice
-    loss a row per matched mask (one per ground-truth mask up to the
-    number of queries: the matching is one to one), image by image; the
-    mask loss as many rows (its sampled points) per matched mask."""
+    recipe, with the shares by hand: the class loss has a row per query,
+    image by image; the dice loss a row per matched mask (one per
+    ground-truth mask up to the number of queries: the matching is one to
+    one), image by image; the mask loss as many rows (its sampled points)
+    per matched mask."""
     runner = Runner.from_cfg(shrunk(data_root, work_dir, dict(ratio=0.5)))
     head = runner.model.decode_head
 
@@ -100,23 +94,24 @@ def by_hand(data_root: str, work_dir: str) -> dict:
         per_mask = len(pred) // int(masks.sum())
         return torch.arange(size).repeat_interleave(masks * per_mask)
 
-    return check_by_hand(runner, image_of_rows)
+    return check_weights_of(runner, image_of_rows)
 
 
 def main() -> None:
     data_root, work_dir = sys.argv[1], sys.argv[2]
-    if sys.argv[3] == '--exact':  # 30 iterations, a checkpoint at 15
+    if sys.argv[3] == '--exact':  # 16 iterations, a checkpoint at 8
         def build(folder, hook):
             cfg = shrunk(data_root, folder, hook)
-            cfg.default_hooks.checkpoint.interval = 15
+            cfg.train_cfg.max_iters = 16
+            cfg.param_scheduler[0].end = 16
+            cfg.default_hooks.checkpoint.interval = 8
             return cfg
-        print(json.dumps(check_exact(build, work_dir, stop_at=15)))
+        print(json.dumps(check_exact(build, work_dir, stop_at=8)))
         return
     hook = json.loads(sys.argv[3])
     out = dict(error=None)
     if hook.get('scores', 'sample') == 'sample':
         out['weights'] = check_weights(data_root, work_dir + '_weights')
-        out['by_hand'] = by_hand(data_root, work_dir + '_hand')
     runner = Runner.from_cfg(shrunk(data_root, work_dir, hook))
     train_and_report(runner, out)
     print(json.dumps(out))

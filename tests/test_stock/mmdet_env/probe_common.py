@@ -88,20 +88,16 @@ def _share(module, arguments: dict, rows: torch.Tensor) -> float:
         rows, reduction_override='sum') * whole / summed
 
 
-def check_by_hand(runner, layout, watch=None) -> dict:
+def by_hand(model, batch, layout, watch=()) -> dict:
     """Each image's share of the loss computed by hand, independent of
     mmib: every loss module's call of a plain forward is split into the
     rows of each image (``layout(name, arguments, calls_so_far, batch,
     watched)`` gives the image of each row, from what the head is known to
     do) and the module run on each image's rows with the call's own
-    denominator; against the loss terms when only that image weighs 1
-    (through mmib's adapters)."""
-    from mmib.engine.loss_adapters import PerSampleLossRecorder
-    model = runner.model
-    model.train()
-    batch = next(iter(runner.train_dataloader))
+    denominator (compared by :func:`check_weights` with the loss terms when
+    only that image weighs 1, through mmib's adapters)."""
     size = len(batch['inputs'])
-    watched = {name: [] for name in (watch or ())}
+    watched = {name: [] for name in watch}
     calls = loss_calls(model, batch, watched)
     hand = [0.0] * size
     for k, (name, module, arguments) in enumerate(calls):
@@ -110,15 +106,7 @@ def check_by_hand(runner, layout, watch=None) -> dict:
         assert len(image) == len(pred), (name, len(image), len(pred))
         for i in range(size):
             hand[i] += _share(module, arguments, image == i)
-    recorder = PerSampleLossRecorder(model)
-    adapted = [sum(weighted_terms(model, batch, recorder,
-                                  [float(i == j) for j in range(size)]
-                                  )['terms'].values())
-               for i in range(size)]
-    recorder.remove()
-    return dict(modules=sorted({name for name, _, _ in calls}), hand=hand,
-                adapted=adapted,
-                difference=max(abs(a - h) for a, h in zip(adapted, hand)))
+    return dict(modules=sorted({name for name, _, _ in calls}), hand=hand)
 
 
 def block_rows(pred: torch.Tensor, size: int) -> torch.Tensor:
@@ -127,10 +115,12 @@ def block_rows(pred: torch.Tensor, size: int) -> torch.Tensor:
     return torch.arange(len(pred)) // (len(pred) // size)
 
 
-def check_weights(runner) -> dict:
+def check_weights(runner, layout=None, watch=()) -> dict:
     """Weights 1 give the model's own loss; every term is linear in the
     images' weights, each row weighted by one image's: the terms of ``w``
-    are ``sum_i w_i`` times those of the one-hot weights ``e_i``."""
+    are ``sum_i w_i`` times those of the one-hot weights ``e_i``. With a
+    ``layout`` (see :func:`by_hand`), the terms of ``e_i`` are also
+    compared with image ``i``'s share computed by hand (``by_hand``)."""
     from mmib.engine.loss_adapters import PerSampleLossRecorder
     model = runner.model
     model.train()
@@ -145,7 +135,14 @@ def check_weights(runner) -> dict:
     mixed = weighted_terms(model, batch, recorder, w)['terms']
     linear = {k: sum(wi * b[k] for wi, b in zip(w, basis)) for k in own}
     recorder.remove()
+    hand = None
+    if layout is not None:
+        hand = by_hand(model, batch, layout, watch)
+        hand['adapted'] = [sum(b.values()) for b in basis]
+        hand['difference'] = max(
+            abs(a - h) for a, h in zip(hand['adapted'], hand['hand']))
     return dict(
+        by_hand=hand,
         adapters=[type(a).__name__ for a in recorder.adapters],
         unsplittable=sorted(recorder.unsplittable),
         ones_vs_own=max(abs(ones['terms'][k] - own[k]) for k in own),
