@@ -32,9 +32,12 @@ import mmib_kit  # noqa: F401  (the demo data sets and model the tests build)
 mmib.compat.apply_run_fixes()
 
 # under pytest-xdist (README's test command: two workers on two cores)
-# each worker trains on one thread, so the workers do not fight for cores
+# each worker trains on one thread, and so does every process it starts
+# (the tools, the launchers' ranks, the mmdet probes), so that the workers
+# do not fight for the cores
 if os.environ.get('PYTEST_XDIST_WORKER'):
     torch.set_num_threads(1)
+    os.environ['OMP_NUM_THREADS'] = '1'
 
 REPO = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO_FULL = osp.join(REPO, 'configs', 'demo', 'resnet18-tiny_digits_full.py')

@@ -63,17 +63,18 @@ LABELS = {
 }
 
 
-def demo_arms(policies, target: float) -> dict:
+def demo_arms(policies, target: float, extra: dict) -> dict:
     """The demo's arms: full, each policy at ``target``, the shorter
-    schedule of the same cost."""
-    arms = {'full': Arm('full', 'full data')}
+    schedule of the same cost; ``extra`` config options for all."""
+    arms = {'full': Arm('full', 'full data', extra=extra)}
     for name in policies:
         arms[name] = Arm(name, f'{LABELS.get(name, name)}, '
                          f'target {target:.0%}',
-                         dict(policy=name, ratio=0.5, target_saving=target))
+                         dict(policy=name, ratio=0.5, target_saving=target),
+                         extra=extra)
     arms['shorter'] = Arm('shorter', 'full data, shorter schedule, '
                           f'{1 - target:.0%} of the samples',
-                          fraction=1 - target)
+                          fraction=1 - target, extra=extra)
     return arms
 
 
@@ -100,6 +101,9 @@ def main() -> None:
     parser.add_argument('--target-saving', type=float, default=0.4,
                         help='the saving every policy and the shorter '
                         'schedule are run at (default: 0.4)')
+    parser.add_argument('--num-val', type=int, default=10000,
+                        help='test on the first N of the 10,000 test images '
+                        '(default: all; fewer for a quick try)')
     parser.add_argument('--work-dir', default=osp.join('work_dirs', 'demo'))
     parser.add_argument('--data-src', default=DEFAULT_SRC,
                         help='folder with the Fashion-MNIST *-ubyte.gz files')
@@ -111,6 +115,8 @@ def main() -> None:
     if unknown:
         parser.error(f'unknown --policies {unknown}; registered: '
                      f'{sorted(POLICIES)}')
+    if not 0 < args.num_val <= 10000:
+        parser.error(f'--num-val must be in 1..10000, not {args.num_val}')
     import torch
     torch.set_num_threads(args.threads)
     # a fresh folder per invocation: earlier runs are never overwritten
@@ -123,22 +129,26 @@ def main() -> None:
                 '--data-src')
     except FileNotFoundError as error:
         sys.exit(str(error))
-    arms = demo_arms(args.policies, args.target_saving)
+    arms = demo_arms(args.policies, args.target_saving,
+                     {'val_dataloader.dataset.indices': args.num_val}
+                     if args.num_val < 10000 else {})
     schedule = Schedule('demo', args.epochs, args.num_train)
     samples = (len(args.seeds) * args.epochs * args.num_train *
                (1 + (1 - args.target_saving) * (len(arms) - 1)))
     print(f'work dirs under {root}')
     print(f'Training {len(arms)} ways x {len(args.seeds)} seeds, '
           f'{args.epochs} epochs on {args.num_train:,} Fashion-MNIST images '
-          f'(tested on 10,000): {samples:,.0f} samples, ETA about '
+          f'(tested on {args.num_val:,}): {samples:,.0f} samples, ETA about '
           f'{samples / SAMPLES_PER_SECOND / 60 * args.threads ** -0.5:.0f} '
           'min on one core of this project\'s 2-core machine ...',
           flush=True)
     start = time.perf_counter()
     results = run_arms(CONFIG, schedule, list(arms), args.seeds, root,
                        log=lambda m: print(m, flush=True), registry=arms)
+    tested = (f', tested on {args.num_val:,}' if args.num_val < 10000
+              else '')
     title = (f'SmallCNN on Fashion-MNIST ({args.num_train:,} training '
-             f'images), {args.epochs} epochs, seeds {args.seeds}, '
+             f'images{tested}), {args.epochs} epochs, seeds {args.seeds}, '
              f'target_saving={args.target_saving:g}, {args.threads} torch '
              f'thread(s), this machine ({os.cpu_count()} CPUs), '
              f'{(time.perf_counter() - start) / 60:.1f} min in all:')

@@ -1,7 +1,9 @@
 """Recipes that need the full mmcv (``mmcv.ops``): mmseg's Mask2Former and
 mmdet's RetinaNet, Faster R-CNN and DETR, in a virtual environment built
-once per test run from ``../shared/wheels``'s mmcv 2.1.0 wheel and
-``mmdet==3.3.0``; skipped where the wheel is absent (a user's machine)."""
+once per test run on top of the test environment (its torch, mmengine,
+mmseg and mmib) with ``../shared/wheels``'s mmcv 2.1.0 wheel, which shadows
+mmcv-lite there, and ``mmdet==3.3.0``; skipped where the wheel is absent (a
+user's machine)."""
 import glob
 import json
 import os
@@ -15,9 +17,10 @@ from conftest import REPO
 
 WHEELS = sorted(glob.glob(osp.join(REPO, '..', 'shared', 'wheels',
                                    'mmcv-2.1.0-*.whl')))
-STACK = ['torch==2.13.0', 'torchvision==0.28.0', 'mmengine==0.10.7',
-         'mmdet==3.3.0', 'mmsegmentation==1.2.2', 'numpy==2.4.6',
-         'setuptools==80.9.0', 'ftfy==6.3.1', 'regex==2026.11.19']
+# what mmdet adds to the test environment (installed without dependencies:
+# the rest of the stack is the test environment's, seen by the venv)
+MMDET = ['mmdet==3.3.0', 'pycocotools==2.0.11', 'shapely==2.2.0',
+         'terminaltables==3.1.10', 'tqdm==4.70.1']
 PROBES = osp.join(REPO, 'tests', 'test_stock', 'mmdet_env')
 
 pytestmark = [
@@ -36,8 +39,9 @@ def sh(args, timeout=900, **kw) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope='module')
 def mmdet_python(tmp_path_factory) -> str:
-    """The python of a venv with the full mmcv, mmdet and mmib: built once
-    per test run, shared by the pytest-xdist workers (a file lock)."""
+    """The python of a venv with the full mmcv and mmdet over the test
+    environment's packages (mmib included): built once per test run, shared
+    by the pytest-xdist workers (a file lock)."""
     from filelock import FileLock
     shared = tmp_path_factory.getbasetemp()
     if osp.basename(str(shared)).startswith('popen-gw'):  # an xdist worker
@@ -47,10 +51,11 @@ def mmdet_python(tmp_path_factory) -> str:
     os.makedirs(osp.dirname(root), exist_ok=True)
     with FileLock(osp.join(osp.dirname(root), 'build.lock')):
         if not osp.exists(osp.join(osp.dirname(root), 'ready')):
-            sh([sys.executable, '-m', 'venv', '--clear', root])
-            sh([python, '-m', 'pip', 'install', '-q', WHEELS[-1]] + STACK)
-            sh([python, '-m', 'pip', 'install', '-q', '--no-deps', '-e',
-                REPO])
+            sh([sys.executable, '-m', 'venv', '--clear',
+                '--system-site-packages', root])
+            sh([python, '-m', 'pip', 'install', '-q', '--no-deps',
+                WHEELS[-1]] + MMDET)
+            sh([python, '-c', 'import mmib, mmcv.ops, mmdet.models'])
             open(osp.join(osp.dirname(root), 'ready'), 'w').close()
     return python
 

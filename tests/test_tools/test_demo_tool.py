@@ -57,7 +57,8 @@ def test_finished_runs_are_read_back_not_retrained(tmp_path):
 def _demo(work_dir: str, *seeds: str) -> subprocess.CompletedProcess:
     out = subprocess.run(
         [sys.executable, 'tools/demo.py', '--epochs', '4', '--num-train',
-         '256', '--seeds', *seeds, '--work-dir', work_dir],
+         '256', '--num-val', '1000', '--seeds', *seeds, '--work-dir',
+         work_dir],
         capture_output=True, text=True, cwd=REPO, timeout=900)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out
@@ -76,6 +77,8 @@ def test_demo_on_fashion_mnist(tmp_path):
                 '| full data, shorter schedule, 60% of the samples | 2 |'):
         assert row in text
     assert 'Verdict: ' in text
+    assert '(tested on 1,000)' in text and '(256 training images, tested ' \
+        'on 1,000), 4 epochs' in text
     results = [
         json.load(open(osp.join(dirpath, 'result.json')))
         for dirpath, _, files in os.walk(str(tmp_path / 'a'))
