@@ -160,9 +160,9 @@ def resnet_config(out: str, tiny: bool) -> str:
     if tiny:
         cfg.val_dataloader.dataset.indices = 500
     for loader in (cfg.train_dataloader, cfg.val_dataloader):
-        # persistent workers as a GPU run has them; not in the dry run,
-        # where torch's shutdown of each idle worker pool at the end of a
-        # run waits out its join timeout (about 15 s a run on 2 CPUs)
+        # persistent workers as a GPU run has them; not in the dry run: a
+        # finished run's worker pools (MMEngine's Runner, with or without
+        # mmib) wait out torch's join timeouts when freed, about 15 s a run
         loader.update(num_workers=workers, persistent_workers=not tiny,
                       pin_memory=amp_available())
     path = osp.join(out, 'resnet18_fashion-mnist.py')
