@@ -1,4 +1,5 @@
-"""Unit tests of the framework-free pruning maths (plain tensors)."""
+"""The pass plan and its draws (plain tensors): thresholds, bands, weights,
+layouts, ranks."""
 import math
 
 import numpy as np
@@ -6,66 +7,10 @@ import pytest
 import torch
 
 from mmib.core import (BatchLayout, PruningSettings, ScoreTable, derive_seed,
-                       expected_num_kept, full_data_steps,
-                       num_pruning_passes, pass_statistics, plan_pass,
-                       scheduler_steps_for_iter, score_histogram)
+                       draw_uniform, expected_num_kept, num_pruning_passes,
+                       plan_pass)
 
-
-def seen_table(scores) -> ScoreTable:
-    scores = torch.as_tensor(scores, dtype=torch.float32)
-    table = ScoreTable(scores.numel())
-    table.update(torch.arange(scores.numel()), scores)
-    return table
-
-
-MEAN_HALF = PruningSettings(ratios=(0.5, ))
-
-
-# -- policy validation --------------------------------------------------------
-@pytest.mark.parametrize('ratio', [-0.1, 1.0, 1.5, float('nan')])
-def test_ratio_outside_range_names_the_setting(ratio):
-    with pytest.raises(ValueError, match=r'ratio=.*outside \[0, 1\)'):
-        PruningSettings(ratios=(ratio, ))
-
-
-@pytest.mark.parametrize('delta', [0.0, -0.5, 1.01])
-def test_delta_outside_range_names_the_setting(delta):
-    with pytest.raises(ValueError, match=r'delta=.*outside \(0, 1\]'):
-        PruningSettings(ratios=(0.5, ), delta=delta)
-
-
-def test_quantile_lists_of_unequal_length():
-    with pytest.raises(ValueError, match='quantiles=.*ratio=.*same length'):
-        PruningSettings(
-            ratios=(0.75, 0.5), threshold='quantile', quantiles=(0.2, ))
-
-
-def test_bad_threshold_and_quantiles():
-    with pytest.raises(ValueError, match="threshold='median'"):
-        PruningSettings(ratios=(0.5, ), threshold='median')
-    with pytest.raises(ValueError, match='strictly increasing'):
-        PruningSettings(
-            ratios=(0.5, 0.5), threshold='quantile', quantiles=(0.8, 0.2))
-    with pytest.raises(ValueError, match="takes one ratio"):
-        PruningSettings(ratios=(0.5, 0.3))
-
-
-def test_weights_are_inverse_keep_fraction():
-    assert MEAN_HALF.weights == (2.0, )
-    policy = PruningSettings(
-        ratios=(0.75, 0.5), threshold='quantile', quantiles=(0.2, 0.85))
-    assert policy.weights == (4.0, 2.0)
-
-
-# -- annealing ---------------------------------------------------------------
-@pytest.mark.parametrize('num_epochs,delta,expected', [(8, 0.875, 7),
-                                                       (10, 0.875, 8),
-                                                       (200, 0.875, 175),
-                                                       (3, 1.0, 3),
-                                                       (4, 0.5, 2),
-                                                       (1, 0.875, 0)])
-def test_num_pruning_passes_is_an_integer_floor(num_epochs, delta, expected):
-    assert num_pruning_passes(num_epochs, delta) == expected
+from core_tables import MEAN_HALF, seen_table
 
 
 def test_annealing_epochs_train_everything_with_weight_one():
@@ -80,7 +25,6 @@ def test_annealing_epochs_train_everything_with_weight_one():
         assert torch.equal(plan.weights, torch.ones(100))
 
 
-# -- thresholds, counts, weights ----------------------------------------------
 def test_first_epoch_trains_all_unseen_samples():
     plan = plan_pass(ScoreTable(50), MEAN_HALF, 0, 10, seed=0)
     assert plan.num_kept == 50 and torch.equal(plan.weights, torch.ones(50))
@@ -168,7 +112,6 @@ def test_ratio_zero_keeps_everything():
     assert plan.num_kept == 64 and torch.equal(plan.weights, torch.ones(64))
 
 
-# -- seeding -----------------------------------------------------------------
 def test_same_seed_same_plan_and_global_rng_untouched():
     table = seen_table(torch.rand(500, generator=torch.Generator()
                                   .manual_seed(2)))
@@ -186,55 +129,57 @@ def test_same_seed_same_plan_and_global_rng_untouched():
     assert derive_seed(11, 3) != derive_seed(3, 11)
 
 
-# -- score table -------------------------------------------------------------
-def test_non_finite_losses_keep_the_previous_score():
-    table = seen_table([1.0, 2.0, 3.0])
-    rejected = table.update(
-        torch.tensor([0, 1, 2]), torch.tensor([float('nan'), 5.0,
-                                               float('inf')]))
-    assert rejected == 2
-    assert table.scores.tolist() == [1.0, 5.0, 3.0]
+@pytest.mark.parametrize('threshold,extra', [
+    ('mean', {}),
+    ('quantile', dict(quantiles=(0.3, 0.8))),
+])
+def test_rescale_false_changes_only_the_weights(threshold, extra):
+    ratios = (0.5, ) if threshold == 'mean' else (0.6, 0.4)
+    table = seen_table(torch.rand(1000))
+    on = plan_pass(table, PruningSettings(ratios, threshold=threshold,
+                                          **extra), 1, 10, seed=3)
+    off = plan_pass(table, PruningSettings(ratios, threshold=threshold,
+                                           rescale=False, **extra),
+                    1, 10, seed=3)
+    assert torch.equal(on.kept_indices, off.kept_indices)
+    assert on.weights.max() > 1
+    assert set(off.weights[off.kept_indices].tolist()) == {1.0}
 
 
-def test_score_table_state_round_trip_and_size_check():
-    table = seen_table(torch.rand(10))
-    other = ScoreTable(10)
-    other.load_state_dict(table.state_dict())
-    assert torch.equal(other.scores, table.scores)
-    assert torch.equal(other.seen, table.seen)
-    with pytest.raises(ValueError, match='scores for 10 samples'):
-        ScoreTable(11).load_state_dict(table.state_dict())
+def test_random_policy_prunes_infobatch_count_uniformly_and_seeded():
+    scores = torch.rand(2000)
+    table = seen_table(scores)
+    infobatch = PruningSettings((0.5, ))
+    ib = plan_pass(table, infobatch, 1, 10, seed=1)
+    rnd = plan_pass(table, infobatch, 1, 10, seed=1, draw=draw_uniform)
+    assert rnd.num_kept == ib.num_kept == expected_num_kept(table, infobatch)
+    pruned = torch.ones(2000, dtype=torch.bool)
+    pruned[rnd.kept_indices] = False
+    # InfoBatch prunes only below the mean; random also above it
+    mean = scores.mean()
+    assert bool((scores[pruned] >= mean).any())
+    assert not bool((scores[ib.weights == 0] >= mean).any())
+    # one weight for the kept scored samples: n_scored / n_kept
+    assert torch.allclose(rnd.weights[rnd.kept_indices],
+                          torch.tensor(2000 / rnd.num_kept))
+    again = plan_pass(table, infobatch, 1, 10, seed=1, draw=draw_uniform)
+    other = plan_pass(table, infobatch, 1, 10, seed=2, draw=draw_uniform)
+    assert torch.equal(again.kept_indices, rnd.kept_indices)
+    assert not torch.equal(other.kept_indices, rnd.kept_indices)
+    plain = plan_pass(table, PruningSettings((0.5, ), rescale=False), 1, 10,
+                      seed=1, draw=draw_uniform)
+    assert set(plain.weights[plain.kept_indices].tolist()) == {1.0}
 
 
-def test_indices_above_float16_range_stay_exact():
-    table = ScoreTable(100_000)
-    indices = torch.tensor([2049, 65_537, 99_999])
-    table.update(indices, torch.tensor([1.0, 2.0, 3.0]))
-    assert torch.nonzero(table.seen).squeeze(1).tolist() == indices.tolist()
+def test_random_policy_never_prunes_unseen_samples():
+    table = ScoreTable(100)
+    table.update(torch.arange(50), torch.rand(50))
+    plan = plan_pass(table, PruningSettings((0.5, )), 1, 10, seed=0,
+                     draw=draw_uniform)
+    assert set(range(50, 100)) <= set(plan.kept_indices.tolist())
+    assert bool((plan.weights[50:] == 1).all())
 
 
-# -- the schedule clock --------------------------------------------------------
-@pytest.mark.parametrize('pass_len,full_len', [(45, 45), (26, 45), (1, 7),
-                                               (33, 100), (99, 100)])
-def test_clock_covers_the_full_pass(pass_len, full_len):
-    steps = [
-        scheduler_steps_for_iter(i, pass_len, full_len)
-        for i in range(pass_len)
-    ]
-    assert sum(steps) == full_len
-    assert min(steps) >= 1
-    assert full_data_steps(pass_len, pass_len, full_len) == full_len
-    assert full_data_steps(0, pass_len, full_len) == 0
-
-
-def test_clock_rejects_bad_positions():
-    with pytest.raises(ValueError):
-        full_data_steps(5, 4, 10)
-    with pytest.raises(ValueError):
-        full_data_steps(0, 0, 10)
-
-
-# -- no one-sample batches ------------------------------------------------------
 @pytest.mark.parametrize('world_size,round_up', [(1, True), (2, True),
                                                  (3, False)])
 def test_layout_avoids_a_last_batch_of_one(world_size, round_up):
@@ -262,30 +207,6 @@ def test_layout_with_drop_last_changes_nothing():
     assert BatchLayout(batch_size=13).has_batch_of_one(14)
 
 
-def test_score_momentum_averages_seen_scores():
-    table = ScoreTable(3, momentum=0.5)
-    table.update(torch.tensor([0, 1]), torch.tensor([4.0, 2.0]))
-    table.update(torch.tensor([0, 2]), torch.tensor([2.0, 6.0]))
-    # sample 0: 0.5 * 4 + 0.5 * 2; sample 2 was unseen: its loss
-    assert table.scores.tolist() == [3.0, 2.0, 6.0]
-    with pytest.raises(ValueError, match='score_momentum=1.0'):
-        ScoreTable(3, momentum=1.0)
-
-
-@pytest.mark.parametrize('pass_len,full_len', [(26, 45), (45, 45), (1, 7),
-                                               (33, 100)])
-def test_iterations_to_cover_is_the_first_iteration_reaching_the_steps(
-        pass_len, full_len):
-    from mmib.core import iterations_to_cover
-    for steps in range(full_len + 2):
-        j = iterations_to_cover(steps, pass_len, full_len)
-        if steps > full_len:
-            assert j is None
-            continue
-        assert full_data_steps(j, pass_len, full_len) >= steps
-        assert j == 0 or full_data_steps(j - 1, pass_len, full_len) < steps
-
-
 def test_rank_share_matches_defaultsampler_sharding(monkeypatch):
     """The per-rank count is what MMEngine's DefaultSampler yields."""
     import mmengine.dataset.sampler as mmengine_sampler
@@ -301,25 +222,3 @@ def test_rank_share_matches_defaultsampler_sharding(monkeypatch):
                         list(range(n)), seed=0, round_up=round_up)
                     assert rank_share(n, world, rank, round_up) == len(
                         list(iter(sampler))), (n, world, rank, round_up)
-
-
-# -- pass statistics ----------------------------------------------------------
-def test_pass_statistics_bands_split_at_the_mean():
-    table = seen_table(torch.arange(10.))  # mean 4.5: 0..4 below
-    plan = plan_pass(table, MEAN_HALF, 1, 8, seed=0)
-    stats = pass_statistics(table, plan)
-    assert stats['threshold_0'] == pytest.approx(4.5)
-    assert stats['band0_kept'] + stats['band0_pruned'] == 5
-    assert stats['band0_pruned'] == plan.num_pruned > 0
-    assert (stats['band1_kept'], stats['band1_pruned']) == (5, 0)
-    assert not [k for k in stats if 'hist' in k]
-
-
-def test_score_histogram_counts_the_scored_samples_only():
-    table = ScoreTable(6)
-    assert score_histogram(table) is None
-    table.update(torch.tensor([0, 1, 2, 3]), torch.tensor([0., 1., 1., 3.]))
-    hist = score_histogram(table, bins=3)
-    assert hist == dict(counts=[1.0, 2.0, 1.0], range=[0.0, 3.0])
-    table = seen_table([2., 2.])  # one value: one full bin, no division by 0
-    assert score_histogram(table, bins=4)['counts'] == [2.0, 0.0, 0.0, 0.0]

@@ -1,25 +1,28 @@
-"""Pass policies on synthetic scores (plain tensors): the registry, SeTa's
-subsample / groups / sliding window, soft random sampling."""
+"""Pass policies on synthetic scores (plain tensors): the registry,
+InfoBatch, random, SeTa, soft random, OrderDP, RePB."""
 import math
 
 import pytest
 import torch
 
-from mmib.core import (POLICIES, PassGeometry, PassPlan, PassPolicy,
-                       PruningSettings, ScoreTable, build_policy,
-                       draw_in_bands, draw_uniform, kmeans_1d, plan_pass,
-                       register_policy)
+from mmib.core import (POLICIES, PassPlan, PassPolicy, PruningSettings,
+                       ScoreTable, build_policy, draw_in_bands, draw_uniform,
+                       kmeans_1d, plan_pass, register_policy)
+
+from core_tables import seen_table, spread_table
 
 
-def table_of(scores) -> ScoreTable:
+def _stamped_table(scores, passes, steps, counts):
+    from mmib.core import score_stamp
     table = ScoreTable(len(scores))
-    table.update(torch.arange(len(scores)), torch.as_tensor(scores))
+    stamps = torch.tensor([score_stamp(p, s) for p, s in zip(passes, steps)])
+    table.update(torch.arange(len(scores)), torch.as_tensor(scores), stamps)
+    table.counts = torch.as_tensor(counts, dtype=torch.int32)
     return table
 
 
-def spread_table(n=1000, seed=0) -> ScoreTable:
-    g = torch.Generator().manual_seed(seed)
-    return table_of(torch.rand(n, generator=g) * 4)
+def seta(ratio=0.3, **options):
+    return build_policy('seta', PruningSettings(ratios=(ratio, )), options)
 
 
 def test_the_four_policies_are_registered_and_unknown_names_are_named():
@@ -66,10 +69,6 @@ def test_kmeans_1d_orders_groups_by_centre():
     values = torch.cat([torch.full((5, ), 9.0), torch.full((4, ), 0.0),
                         torch.full((3, ), 4.0)])
     assert kmeans_1d(values, 3).tolist() == [2] * 5 + [0] * 4 + [1] * 3
-
-
-def seta(ratio=0.3, **options):
-    return build_policy('seta', PruningSettings(ratios=(ratio, )), options)
 
 
 def test_seta_subsample_then_a_window_sliding_easy_to_hard():
@@ -120,25 +119,6 @@ def test_soft_random_draws_with_replacement(rescale):
     assert build_policy('soft_random', pruning).plan(table, 7, 8, 5).annealing
 
 
-# -- the savings budget ---------------------------------------------------
-from mmib.core import SavingsBudget  # noqa: E402
-
-
-def test_budget_shares_what_is_left_among_the_pruning_passes():
-    budget = SavingsBudget(0.4)
-    # 10 passes of 1000, 8 may prune: 6000 in all, 1000 for the scoring
-    # pass and 2000 for the annealing ones: 3000 for passes 1-7
-    assert budget.kept_for_pass(1, 1000, 10, 8, 1000) == round(3000 / 7)
-    # a pass that kept more leaves less for the others
-    assert budget.kept_for_pass(7, 1000, 10, 8, 1000 + 6 * 500) == 0 + 1
-    budget.check(10, 8)
-    with pytest.raises(ValueError, match=r'target_saving=0\.8 cannot be '
-                       r'reached: .*at most 70\.0%'):
-        SavingsBudget(0.8).check(10, 8)
-    with pytest.raises(ValueError, match='target_saving=1.5 must be'):
-        SavingsBudget(1.5)
-
-
 @pytest.mark.parametrize('name', ['infobatch', 'random', 'seta',
                                   'soft_random'])
 def test_each_policy_keeps_about_the_budget_count(name):
@@ -154,7 +134,6 @@ def test_each_policy_keeps_about_the_budget_count(name):
                 name, kept, pass_index, plan.num_kept)
 
 
-# -- OrderDP ---------------------------------------------------------------
 def test_orderdp_trains_the_top_of_a_random_pool():
     table = spread_table(1000)
     policy = build_policy('orderdp', PruningSettings(ratios=(0.4, )),
@@ -208,7 +187,6 @@ def test_orderdp_options_and_budget_ratio_are_checked():
     assert policy.plan(ScoreTable(50), 0, 10, 0).num_kept == 50
 
 
-# -- expected weight 1 for every policy that rescales ----------------------
 @pytest.mark.parametrize('name, pruning, groups', [
     ('infobatch', PruningSettings(ratios=(0.5, )), 'bands'),
     ('infobatch', PruningSettings(ratios=(0.75, 0.5), threshold='quantile',
@@ -235,36 +213,9 @@ def test_every_rescaling_policy_keeps_each_groups_weight(name, pruning,
             assert float(plan.weights[members].sum()) == pytest.approx(
                 int(members.sum()), rel=1e-5), (name, n, int(band))
     # a band of 3 at ratio 0.5: one pruned, the two kept weigh 3/2 each
-    table = table_of([0.0, 0.1, 0.2, 5.0])
+    table = seen_table([0.0, 0.1, 0.2, 5.0])
     plan = plan_pass(table, PruningSettings(ratios=(0.5, )), 1, 10, seed=0)
     assert sorted(plan.weights.tolist()) == [0.0, 1.0, 1.5, 1.5]
-
-
-# -- batch scores (BLS) ----------------------------------------------------
-def test_batch_scores_average_from_zero_as_the_authors_do():
-    from mmib.core import check_scores
-    batch, momentum = check_scores('batch', None)
-    assert batch and momentum == 0.7
-    assert check_scores('sample', None) == (False, 0.0)
-    with pytest.raises(ValueError, match="scores='pixel' is not supported"):
-        check_scores('pixel', None)
-    table = ScoreTable(3, momentum=0.7, from_zero=True)
-    table.update(torch.tensor([0, 1]), torch.tensor([2.0, 2.0]))
-    torch.testing.assert_close(table.scores, torch.tensor([0.6, 0.6, 0.0]))
-    table.update(torch.tensor([0, 2]), torch.tensor([1.0, 1.0]))
-    torch.testing.assert_close(table.scores,
-                               torch.tensor([0.7 * 0.6 + 0.3, 0.6, 0.3]))
-    assert table.seen.tolist() == [True, True, True]
-
-
-# -- RePB ------------------------------------------------------------------
-def _stamped_table(scores, passes, steps, counts):
-    from mmib.core import score_stamp
-    table = ScoreTable(len(scores))
-    stamps = torch.tensor([score_stamp(p, s) for p, s in zip(passes, steps)])
-    table.update(torch.arange(len(scores)), torch.as_tensor(scores), stamps)
-    table.counts = torch.as_tensor(counts, dtype=torch.int32)
-    return table
 
 
 def test_repb_compares_scores_only_within_their_window():
@@ -309,40 +260,3 @@ def test_repb_weights_ratio_zero_budget_and_annealing():
     assert policy.ratios_for(table, 0, pass_index=1) == (0.95, )
     with pytest.raises(ValueError, match='window=0'):
         build_policy('repb', PruningSettings(ratios=(0.5, )), dict(window=0))
-
-
-def test_the_budget_warning_says_which_way_the_run_missed():
-    from mmib.core import SavingsBudget
-    budget = SavingsBudget(0.4)
-    assert budget.shortfall(0.405) is None
-    assert 'could not prune as many' in budget.shortfall(0.375)
-    assert 'pruned more than' in budget.shortfall(0.446)
-    # an iteration-based run's reference: max_iters * batch, not passes * N
-    assert budget.kept_for_pass(1, 100, 4.0, 4, 100, full_samples=448) == \
-        round((0.6 * 448 - 100) / 3)
-
-
-def test_log_lines_say_what_each_policy_does():
-    from mmib.core.describe import describe_pass, describe_run
-    table = spread_table(100)
-    orderdp = build_policy('orderdp', PruningSettings(ratios=(0.4, )))
-    plan = orderdp.plan(table, 1, 8, seed=0)
-    line = describe_pass(1, plan, True, PassGeometry(8, 64, 0.875, 5))
-    assert '60/100 samples, 40 pruned by the policy' in line
-    assert 'thresholds []' not in line
-    text, _ = describe_run(orderdp, 100, PassGeometry(8, 64, 0.875),
-                           ['loss'])
-    assert 'passes 2-8 prune;' in text and 'anneal on' not in text
-
-    @register_policy('half_test', force=True)
-    class Half(PassPolicy):
-        def plan(self, table, pass_index, num_passes, seed, layout=None):
-            raise NotImplementedError
-
-    try:
-        text, _ = describe_run(build_policy('half_test', PruningSettings(
-            ratios=(0.5, ))), 100, PassGeometry(8, 64, 0.875), ['loss'])
-        assert 'the policy plans every pass after it' in text
-        assert 'anneal' not in text
-    finally:
-        POLICIES.pop('half_test', None)

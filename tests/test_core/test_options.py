@@ -1,16 +1,7 @@
-"""The pass geometry and the hook's options as one checked value."""
+"""InfoBatchOptions: the hook's options as one checked value."""
 import pytest
 
-from mmib.core import InfoBatchOptions, PassGeometry
-
-
-def test_geometry_counts_passes_and_pruning_passes():
-    g = PassGeometry(full_pass_len=10, target_full_iters=80, delta=0.875)
-    assert g.pass_len == 10 and g.num_passes == 8
-    assert g.num_pruning_passes == 7
-    assert PassGeometry(10, 25, 1.0, pass_len=6).num_passes == 2.5
-    with pytest.raises(ValueError, match='full_pass_len must be positive'):
-        PassGeometry(0, 10)
+from mmib.core import InfoBatchOptions
 
 
 def test_options_build_the_planner_and_the_recorded_settings():
@@ -36,3 +27,14 @@ def test_options_build_the_planner_and_the_recorded_settings():
 def test_every_option_is_checked_in_one_place_with_its_name(kwargs, match):
     with pytest.raises(ValueError, match=match):
         InfoBatchOptions(**kwargs)
+
+
+@pytest.mark.parametrize('quantiles, match', [
+    (0.5, r'quantiles=0\.5 must be a list'),
+    (['a'], r"quantiles=\['a'\] holds 'a': each quantile is a number"),
+    ([True], r'holds True'),
+])
+def test_quantiles_that_are_not_numbers_are_named(quantiles, match):
+    with pytest.raises(ValueError, match=match):
+        InfoBatchOptions(ratio=[0.5], threshold='quantile',
+                         quantiles=quantiles)
