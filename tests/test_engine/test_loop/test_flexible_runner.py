@@ -82,23 +82,3 @@ def test_ddp_strategy_two_gloo_processes_agree_and_resume_bit_identically(
     assert torch.equal(a['infobatch']['table']['scores'],
                        b['infobatch']['table']['scores'])
     assert a['infobatch']['ledger'] == b['infobatch']['ledger']
-
-
-def test_strategies_whose_checkpoints_skip_the_hooks_are_refused_by_name():
-    """MMEngine 0.10's DeepSpeed and ColossalAI strategies never call the
-    checkpoint callback: refused (their packages need an accelerator, so
-    the decision is checked on instances made without ``__init__``)."""
-    from mmengine._strategy import (ColossalAIStrategy, DDPStrategy,
-                                    DeepSpeedStrategy, FSDPStrategy,
-                                    SingleDeviceStrategy)
-
-    from mmib.engine.loop.strategy_check import unsupported_strategy
-
-    for cls in (DeepSpeedStrategy, ColossalAIStrategy):
-        message = unsupported_strategy(cls.__new__(cls))
-        assert message.startswith('InfoBatchHook cannot run under '
-                                  f'FlexibleRunner with {cls.__name__}')
-        assert "strategy=dict(type='FSDPStrategy')" in message
-    for cls in (SingleDeviceStrategy, DDPStrategy, FSDPStrategy):
-        assert unsupported_strategy(cls.__new__(cls)) is None
-    assert unsupported_strategy(None) is None  # Runner
