@@ -210,6 +210,19 @@ def run_command(args, timeout=300) -> str:
     return output
 
 
+class ListDataset:
+    """A map-style data set of ``n`` one-number samples (``inputs=[i]``)."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        return dict(inputs=torch.tensor([float(i)]))
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))

@@ -58,3 +58,12 @@ def test_batch_scores_average_from_zero_as_the_authors_do():
     torch.testing.assert_close(table.scores,
                                torch.tensor([0.7 * 0.6 + 0.3, 0.6, 0.3]))
     assert table.seen.tolist() == [True, True, True]
+
+
+def test_repeated_samples_get_the_mean_of_their_losses():
+    table = ScoreTable(4)
+    rejected = table.update(torch.tensor([1, 2, 1, 1, 3]),
+                            torch.tensor([1.0, 5.0, 2.0, float('nan'), 4.0]))
+    assert rejected == 1
+    torch.testing.assert_close(table.scores, torch.tensor([0., 1.5, 5., 4.]))
+    assert table.seen.tolist() == [False, True, True, True]

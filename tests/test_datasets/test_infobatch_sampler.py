@@ -1,30 +1,13 @@
-"""InfoBatchDataset, InfoBatchSampler and the loader installation."""
+"""InfoBatchSampler: the kept samples of a pass in DefaultSampler's order,
+shared by the ranks; the repeated-augmentation equivalent."""
+import math
+
 import pytest
 import torch
-from mmengine.dataset import DefaultSampler, pseudo_collate
-from torch.utils.data import DataLoader, IterableDataset
+from mmengine.dataset import DefaultSampler
 
-import mmib  # noqa: F401
-from mmib.datasets import INDEX_KEY, InfoBatchDataset, InfoBatchSampler
-from mmib.engine import batch_sample_indices, wrap_train_dataloader
-
-
-class ListDataset:
-
-    def __init__(self, n):
-        self.n = n
-
-    def __len__(self):
-        return self.n
-
-    def __getitem__(self, i):
-        return dict(inputs=torch.tensor([float(i)]))
-
-
-class Stream(IterableDataset):
-
-    def __iter__(self):
-        yield dict(inputs=torch.zeros(1))
+from conftest import ListDataset
+from mmib.datasets import InfoBatchSampler
 
 
 def test_all_kept_yields_defaultsampler_order():
@@ -69,58 +52,6 @@ def test_ranks_share_the_kept_list(round_up):
         assert len(union) == 23
 
 
-def test_dataset_tags_index_in_metainfo_and_batches_carry_it():
-    from mmpretrain.structures import DataSample
-
-    class Packed(ListDataset):
-
-        def __getitem__(self, i):
-            return dict(inputs=torch.zeros(1), data_samples=DataSample())
-
-    wrapped = InfoBatchDataset(Packed(10))
-    assert wrapped[7]['data_samples'].metainfo[INDEX_KEY] == 7
-    batch = pseudo_collate([wrapped[i] for i in (3, 1, 8)])
-    assert batch_sample_indices(batch).tolist() == [3, 1, 8]
-    # samples without data_samples carry it at the top level
-    plain = InfoBatchDataset(ListDataset(10))
-    batch = pseudo_collate([plain[i] for i in (2, 5)])
-    assert batch_sample_indices(batch).tolist() == [2, 5]
-    with pytest.raises(RuntimeError, match='InfoBatchDataset'):
-        batch_sample_indices(dict(inputs=[torch.zeros(1)]))
-
-
-def test_dataset_without_len_is_rejected_by_name():
-    with pytest.raises(TypeError, match='__len__.*train_dataloader.dataset'):
-        InfoBatchDataset(Stream())
-
-
-def test_wrap_keeps_loader_settings_and_sampler_options():
-    data = ListDataset(20)
-    loader = DataLoader(
-        data,
-        batch_size=4,
-        sampler=DefaultSampler(data, shuffle=False, seed=3, round_up=False),
-        collate_fn=pseudo_collate,
-        drop_last=True)
-    wrapped = wrap_train_dataloader(loader)
-    assert isinstance(wrapped.dataset, InfoBatchDataset)
-    sampler = wrapped.sampler
-    assert isinstance(sampler, InfoBatchSampler)
-    assert (sampler.shuffle, sampler.seed, sampler.round_up) == (False, 3,
-                                                                 False)
-    assert wrapped.batch_size == 4 and wrapped.drop_last
-    assert wrapped.collate_fn is pseudo_collate
-    assert wrap_train_dataloader(wrapped) is wrapped
-
-
-def test_unreplaceable_sampler_is_rejected_by_name():
-    data = ListDataset(20)
-    loader = DataLoader(data, batch_size=4,
-                        sampler=torch.utils.data.RandomSampler(data))
-    with pytest.raises(ValueError, match='train_dataloader.sampler.*Random'):
-        wrap_train_dataloader(loader)
-
-
 def _as_rank(sampler, rank: int, world_size: int):
     sampler.rank, sampler.world_size = rank, world_size
     return sampler
@@ -129,11 +60,8 @@ def _as_rank(sampler, rank: int, world_size: int):
 @pytest.mark.parametrize('n,world_size', [(10, 1), (11, 2), (13, 3)])
 def test_repeat_aug_equivalent_matches_mmpretrain_when_all_kept(
         n, world_size):
-    import math
-
     from mmpretrain.datasets.samplers import RepeatAugSampler
 
-    from mmib.datasets import InfoBatchSampler
     data = list(range(n))
     for rank in range(world_size):
         stock = RepeatAugSampler(data, shuffle=True, num_repeats=3, seed=7)
@@ -151,7 +79,6 @@ def test_repeat_aug_equivalent_matches_mmpretrain_when_all_kept(
 
 
 def test_repeat_aug_equivalent_trains_only_kept_samples_repeated():
-    from mmib.datasets import InfoBatchSampler
     kept = torch.tensor([0, 2, 3, 5, 8, 9, 12])
     shards = []
     for rank in range(2):
@@ -166,13 +93,3 @@ def test_repeat_aug_equivalent_trains_only_kept_samples_repeated():
     assert torch.bincount(both).max() <= 3
     with pytest.raises(ValueError, match='num_repeats'):
         InfoBatchSampler(list(range(3)), num_repeats=0)
-
-
-def test_repeated_samples_get_the_mean_of_their_losses():
-    from mmib.core import ScoreTable
-    table = ScoreTable(4)
-    rejected = table.update(torch.tensor([1, 2, 1, 1, 3]),
-                            torch.tensor([1.0, 5.0, 2.0, float('nan'), 4.0]))
-    assert rejected == 1
-    torch.testing.assert_close(table.scores, torch.tensor([0., 1.5, 5., 4.]))
-    assert table.seen.tolist() == [False, True, True, True]
