@@ -113,3 +113,13 @@ def test_demo_on_fashion_mnist(tmp_path):
     first, again = scores('a'), scores('b')
     assert len(again) == 5
     assert all(first[key] == value for key, value in again.items())
+
+
+def test_a_num_val_out_of_range_stops_before_any_run(tmp_path):
+    out = subprocess.run(
+        [sys.executable, 'tools/demo.py', '--num-val', '0', '--work-dir',
+         str(tmp_path)], capture_output=True, text=True, cwd=REPO,
+        timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert '--num-val must be in 1..10000, not 0' in out.stderr
+    assert os.listdir(tmp_path) == []  # no run folder made
