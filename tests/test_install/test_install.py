@@ -31,11 +31,11 @@ OLDER_STACK = [
 # the repository's tests that train with ratio=0 against the plain run
 # (classification epoch-based, iteration-based, mmseg), and the compat fixes
 IN_VENV_TESTS = [
-    'tests/test_engine/test_runner_classification.py::'
+    'tests/test_engine/test_hooks/test_runner_classification.py::'
     'test_ratio_zero_changes_nothing',
     'tests/test_engine/test_loop/test_iteration_loop.py::'
     'test_ratio_zero_matches_the_plain_infinite_sampler_run',
-    'tests/test_engine/test_segmentation.py::'
+    'tests/test_engine/test_hooks/test_segmentation.py::'
     'test_ratio_zero_equals_plain_mmseg_and_schedule_is_covered',
     'tests/test_package/test_compat.py',
 ]
