@@ -162,11 +162,14 @@ class PerSampleLossRecorder:
         reach no per-sample-weighted loss of the current step.
 
         Follows each term's autograd graph back; a term is weighted when a
-        tensor that an adapter returned weighted lies on it. A tensor of
-        exactly zero that reaches none is no part of the loss to weight:
-        mmdet's heads return ``pred.sum() * 0`` for a level without
-        positive samples (ATSS, FCOS, GFL), which keeps the level's
-        parameters in the graph without calling the loss module.
+        tensor that an adapter returned weighted lies on it. A tensor that
+        is zero whatever the parameters (:func:`_zero_by_construction`) is
+        no part of the loss to weight: mmdet's heads return
+        ``pred.sum() * 0`` (ATSS, GFL) or the sum of no rows (FCOS) for a
+        level without positive samples, which keeps the level's parameters
+        in the graph without calling the loss module. A term that is merely
+        zero at this step (a regulariser of zero-initialised weights) is
+        still missing.
 
         Args:
             losses (dict): The model's ``mode='loss'`` output.
@@ -184,7 +187,7 @@ class PerSampleLossRecorder:
             for tensor in tensors:
                 if (isinstance(tensor, torch.Tensor) and tensor.requires_grad
                         and not _reaches(tensor.grad_fn, weighted)
-                        and bool(tensor.detach().ne(0).any())):
+                        and not _zero_by_construction(tensor.grad_fn)):
                     missing.append(key)
                     break
         return missing
@@ -219,6 +222,36 @@ class PerSampleLossRecorder:
             return step.weight_batch(output)
 
         return hook
+
+
+def _constant_zero(value) -> bool:
+    """Whether ``value`` (an autograd node's saved operand) is a constant
+    zero: a number or a one-element tensor without gradient."""
+    if isinstance(value, (int, float)):
+        return value == 0
+    return (isinstance(value, torch.Tensor) and not value.requires_grad
+            and value.numel() == 1 and bool(value.eq(0).all()))
+
+
+def _zero_by_construction(node) -> bool:
+    """Whether the tensor of autograd node ``node`` is zero whatever the
+    parameters: a product with a constant zero (``pred.sum() * 0``) or a
+    sum over no elements (``pos_pred.sum()`` without positives), seen
+    through products and quotients with constants (``/ avg_factor``)."""
+    while node is not None:
+        name = type(node).__name__
+        if name == 'SumBackward0':
+            return 0 in tuple(getattr(node, '_saved_self_sym_sizes', ()))
+        if name not in ('MulBackward0', 'DivBackward0'):
+            return False
+        if name == 'MulBackward0' and _constant_zero(
+                getattr(node, '_saved_other', None)):
+            return True
+        inputs = [n for n, _ in node.next_functions if n is not None]
+        if len(inputs) != 1:  # both factors carry gradient
+            return False
+        node = inputs[0]
+    return False
 
 
 def _reaches(node, targets: set) -> bool:

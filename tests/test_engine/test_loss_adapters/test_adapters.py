@@ -674,18 +674,22 @@ def test_label_smooth_loss_runs_scores_and_weights(mode, target_kind):
 
 
 def test_a_zero_term_without_a_loss_module_is_not_missing():
-    """mmdet's ``pred.sum() * 0`` for a level without positives reaches no
-    loss module and adds nothing: not a missing term; a non-zero term that
-    reaches none is."""
+    """mmdet's ``pred.sum() * 0`` (ATSS, GFL, then divided by the average
+    factor) or sum of no rows (FCOS) for a level without positives reaches
+    no loss module and is zero whatever the parameters: not a missing term;
+    a term that reaches none is, also when it is zero at this step only."""
     from mmseg.models.losses import CrossEntropyLoss
     model = Holder(CrossEntropyLoss())
     logits, label = classification_batch()
     recorder = PerSampleLossRecorder(model)
     recorder.start_step(WEIGHTS)
     weighted = model(logits, label)
-    terms = dict(loss_cls=[weighted, logits.sum() * 0],
+    zero_init = torch.zeros(3, requires_grad=True)
+    terms = dict(loss_cls=[weighted, logits.sum() * 0 / torch.tensor(4.)],
                  loss_zero=logits.sum() * 0,
-                 loss_l2=logits.pow(2).sum() * 1e-4)
-    assert recorder.unweighted_terms(terms) == ['loss_l2']
+                 loss_empty=logits[:0].sum() / 4,
+                 loss_l2=logits.pow(2).sum() * 1e-4,
+                 loss_reg=zero_init.pow(2).sum())
+    assert recorder.unweighted_terms(terms) == ['loss_l2', 'loss_reg']
     recorder.finish_step()
     recorder.remove()
