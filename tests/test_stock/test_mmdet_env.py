@@ -1,9 +1,9 @@
 """Recipes that need the full mmcv (``mmcv.ops``): mmseg's Mask2Former and
-mmdet's RetinaNet, Faster R-CNN and DETR, in a virtual environment built
-once per test run on top of the test environment (its torch, mmengine,
-mmseg and mmib) with ``../shared/wheels``'s mmcv 2.1.0 wheel, which shadows
-mmcv-lite there, and ``mmdet==3.3.0``; skipped where the wheel is absent (a
-user's machine)."""
+mmdet's RetinaNet, Faster R-CNN, DETR, ATSS, FCOS and GFL, in a virtual
+environment built once per test run on top of the test environment (its
+torch, mmengine, mmseg and mmib) with ``../shared/wheels``'s mmcv 2.1.0
+wheel, which shadows mmcv-lite there, and ``mmdet==3.3.0``; skipped where
+the wheel is absent (a user's machine)."""
 import glob
 import json
 import os
@@ -167,15 +167,21 @@ def test_detection_recipes_weight_and_score_per_image(
     check_run(run, 20)
 
 
+@pytest.mark.parametrize('config', [
+    'atss/atss_r50_fpn_1x_coco.py',
+    'fcos/fcos_r50-caffe_fpn_gn-head_1x_coco.py',
+    'gfl/gfl_r50_fpn_1x_coco.py',
+])
 def test_a_head_that_orders_its_rows_itself_trains_with_batch_scores(
-        mmdet_python, fashion_mnist_coco, tmp_path):
-    """ATSS overrides the anchor head's loss: its rows are not mapped by
-    guess; its terms are named as not split and weighted as a whole (batch
-    loss scores for them), and the stock recipe trains and prunes with the
+        mmdet_python, fashion_mnist_coco, tmp_path, config):
+    """ATSS, FCOS and GFL override the anchor-free/anchor head's loss: their
+    rows are not mapped by guess; their box terms are named as not split
+    and weighted as a whole (batch loss scores for them), a level without
+    positives (``pred.sum() * 0``, FCOS's sum of no rows) is no missing
+    term where one occurs, and the stock recipe trains and prunes with the
     plain line."""
     run = probe('detection_probe.py', [
-        mmdet_python, fashion_mnist_coco, str(tmp_path / 'atss'),
-        'atss/atss_r50_fpn_1x_coco.py',
+        mmdet_python, fashion_mnist_coco, str(tmp_path / 'run'), config,
         json.dumps(dict(ratio=0.5, delta=1.0))])
     assert run['weights']['adapters'][0] == 'ReductionAdapter'
     assert run['error'] is None, run
